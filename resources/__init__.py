@@ -1,0 +1,23 @@
+"""Resources, selected per environment in one place.
+
+With no settings everything is embedded (a local landing folder, a DuckDB file,
+a local model store); `SLUICE_LANDING=s3://...` and friends switch the same
+code to S3. See `resources/settings.py` for every variable and its default.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from resources.landing_zone import LandingZoneResource
+from resources.settings import Settings
+from resources.warehouse import WarehouseResource
+
+
+def build_resources(settings: Settings | None = None) -> dict[str, Any]:
+    """The resource dict for `Definitions`, from the environment's settings."""
+    settings = settings or Settings.from_env()
+    return {
+        "landing_zone": LandingZoneResource(uri=settings.landing),
+        "warehouse": WarehouseResource(path=settings.warehouse),
+    }

@@ -1,0 +1,197 @@
+"""A tiny object-store interface with a local-folder and an S3 implementation.
+
+The landing zone, the model store and the score exports all speak this
+interface, so the same code runs on a laptop folder and on a bucket. Keys are
+always `/`-separated and relative to the store's root. No Dagster here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What a listing tells about one object; `etag` changes when the content does."""
+
+    key: str
+    size: int
+    etag: str
+    last_modified: dt.datetime
+
+
+class ObjectStore(Protocol):
+    """Operations Sluice needs from a store of immutable-ish objects."""
+
+    def uri(self, key: str = "") -> str: ...
+
+    def put_bytes(self, key: str, data: bytes) -> ObjectInfo: ...
+
+    def get_bytes(self, key: str) -> bytes: ...
+
+    def head(self, key: str) -> ObjectInfo | None: ...
+
+    def list(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectInfo]: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+def _check_key(key: str) -> str:
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"invalid object key {key!r}: use a relative path without '..'")
+    return key
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class LocalObjectStore:
+    """Objects as files below `root`; the ETag is the MD5 of the content, as S3's is."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"LocalObjectStore({str(self.root)!r})"
+
+    def uri(self, key: str = "") -> str:
+        return str(self.root / key) if key else str(self.root)
+
+    def _info(self, key: str, path: Path) -> ObjectInfo:
+        stat = path.stat()
+        return ObjectInfo(
+            key=key,
+            size=stat.st_size,
+            etag=_md5(path),
+            last_modified=dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC),
+        )
+
+    def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
+        path = self.root / _check_key(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tmp.write_bytes(data)
+        tmp.replace(path)  # atomic: a reader never sees half a file
+        return self._info(key, path)
+
+    def get_bytes(self, key: str) -> bytes:
+        return (self.root / _check_key(key)).read_bytes()
+
+    def head(self, key: str) -> ObjectInfo | None:
+        path = self.root / _check_key(key)
+        return self._info(key, path) if path.is_file() else None
+
+    def list(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectInfo]:
+        """Objects whose key starts with `prefix`, in key order, after `start_after`."""
+        base = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
+        if not base.is_dir():
+            return
+        keys = []
+        for dirpath, _dirs, files in os.walk(base):
+            for name in files:
+                if name.startswith("."):
+                    continue  # in-flight temporary files
+                key = Path(dirpath, name).relative_to(self.root).as_posix()
+                if key.startswith(prefix) and (start_after is None or key > start_after):
+                    keys.append(key)
+        for key in sorted(keys):
+            yield self._info(key, self.root / key)
+
+    def delete(self, key: str) -> None:
+        (self.root / _check_key(key)).unlink(missing_ok=True)
+
+
+class S3ObjectStore:
+    """Objects below `s3://bucket/prefix`, through a boto3 S3 client.
+
+    The client comes from the caller (dagster-aws's `S3Resource` in the code
+    location); by default boto3's standard credential chain is used and
+    `AWS_ENDPOINT_URL` is honoured, so no secret ever passes through here.
+    """
+
+    def __init__(self, bucket: str, prefix: str = "", client: Any | None = None) -> None:
+        if client is None:
+            import boto3
+
+            client = boto3.client("s3")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.client = client
+
+    @classmethod
+    def from_uri(cls, uri: str, client: Any | None = None) -> S3ObjectStore:
+        rest = uri.removeprefix("s3://")
+        bucket, _, prefix = rest.partition("/")
+        return cls(bucket, prefix, client)
+
+    def __repr__(self) -> str:
+        return f"S3ObjectStore({self.uri()!r})"
+
+    def _full(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _rel(self, full_key: str) -> str:
+        return full_key[len(self.prefix) + 1 :] if self.prefix else full_key
+
+    def uri(self, key: str = "") -> str:
+        path = self._full(key) if key else self.prefix
+        return f"s3://{self.bucket}/{path}".rstrip("/")
+
+    def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
+        full = self._full(_check_key(key))
+        self.client.put_object(Bucket=self.bucket, Key=full, Body=data)
+        info = self.head(key)
+        assert info is not None, f"object {full} vanished right after it was written"
+        return info
+
+    def get_bytes(self, key: str) -> bytes:
+        obj = self.client.get_object(Bucket=self.bucket, Key=self._full(_check_key(key)))
+        return obj["Body"].read()
+
+    def head(self, key: str) -> ObjectInfo | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            obj = self.client.head_object(Bucket=self.bucket, Key=self._full(_check_key(key)))
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return ObjectInfo(key, obj["ContentLength"], obj["ETag"].strip('"'), obj["LastModified"])
+
+    def list(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectInfo]:
+        """One paginated, prefix-scoped listing; `start_after` skips what was already seen."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self._full(prefix)}
+        if start_after:
+            kwargs["StartAfter"] = self._full(start_after)
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(**kwargs):
+            for obj in page.get("Contents", []):
+                yield ObjectInfo(
+                    key=self._rel(obj["Key"]),
+                    size=obj["Size"],
+                    etag=obj["ETag"].strip('"'),
+                    last_modified=obj["LastModified"],
+                )
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._full(_check_key(key)))
+
+
+def open_store(uri: str, s3_client: Any | None = None) -> ObjectStore:
+    """A store for a local path or an `s3://bucket/prefix` URI."""
+    if uri.startswith("s3://"):
+        return S3ObjectStore.from_uri(uri, s3_client)
+    return LocalObjectStore(uri)

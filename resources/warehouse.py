@@ -1,0 +1,30 @@
+"""The DuckDB warehouse as a Dagster resource."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+from dagster import ConfigurableResource
+
+# Runs that write the DuckDB file share this pool; its limit is 1 (dagster.yaml), because
+# DuckDB allows one writer per database file.
+WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+class WarehouseResource(ConfigurableResource):
+    """A DuckDB database file (`SLUICE_WAREHOUSE`, default `data/warehouse.duckdb`)."""
+
+    path: str
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not read_only:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(self.path, read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()

@@ -1,0 +1,99 @@
+"""The landing-file parsers: every record delimited, every problem named, nothing raised."""
+
+import gzip
+import json
+
+from ingest.parsers import file_format, parse_file
+
+
+def records(name: str, data: bytes):
+    return list(parse_file(name, data))
+
+
+def test_formats_by_extension():
+    assert file_format("a.jsonl") == "jsonl"
+    assert file_format("a.CSV.gz") == "csv"
+    assert file_format("a.jsonl.gz") == "jsonl"
+    assert file_format("a.parquet") is None
+
+
+def test_jsonl_positions_and_blank_lines():
+    data = b'{"comment_id": "1", "text": "a"}\n\n{"comment_id": "2", "text": "b"}\n'
+    out = records("x.jsonl", data)
+    assert [(r.record, r.line) for r in out] == [(1, 1), (2, 3)]
+    assert out[1].fields == {"comment_id": "2", "text": "b"}
+
+
+def test_malformed_json_line_is_one_bad_record_between_good_ones():
+    data = b'{"comment_id": "1", "text": "a"}\n{"comment_id": "2", "text": \n{"comment_id": "3"}\n'
+    out = records("x.jsonl", data)
+    assert [r.error for r in out] == [None, "malformed_json", None]
+    assert out[1].line == 2 and "column" in out[1].detail
+    assert out[1].raw == '{"comment_id": "2", "text": '
+
+
+def test_json_that_is_not_an_object():
+    out = records("x.jsonl", b"[1, 2]\n")
+    assert out[0].error == "malformed_json" and "list" in out[0].detail
+
+
+def test_invalid_utf8_bytes_quarantine_only_their_record():
+    data = b'{"comment_id": "1", "text": "caf\xe9"}\n{"comment_id": "2", "text": "ok"}\n'
+    out = records("x.jsonl", data)
+    assert out[0].error == "invalid_utf8"
+    assert "0xe9" in out[0].detail
+    assert "\\xe9" in out[0].raw  # the bad byte survives, escaped
+    assert out[1].fields == {"comment_id": "2", "text": "ok"}
+
+
+def test_utf16_file_is_rejected_as_a_whole():
+    data = '{"comment_id": "1", "text": "a"}\n'.encode("utf-16")
+    out = records("x.jsonl", data)
+    assert len(out) == 1 and out[0].error == "unsupported_encoding" and out[0].record == 0
+
+
+def test_empty_file_has_no_records():
+    assert records("x.jsonl", b"") == []
+    assert records("x.csv", b"") == []
+
+
+def test_csv_quoted_newlines_and_positions():
+    data = b'comment_id,text\n1,"two\nlines"\n2,plain\n'
+    out = records("x.csv", data)
+    assert [(r.record, r.line) for r in out] == [(1, 2), (2, 4)]
+    assert out[0].fields == {"comment_id": "1", "text": "two\nlines"}
+
+
+def test_csv_unicode_line_separator_inside_field_is_not_a_record_break():
+    data = "comment_id,text\n1,a\u2028b\n".encode()
+    out = records("x.csv", data)
+    assert len(out) == 1 and out[0].fields["text"] == "a\u2028b"
+
+
+def test_csv_unclosed_quote_quarantines_the_rest_of_the_file():
+    data = b'comment_id,text\n1,fine\n2,"never closed\n3,lost?\n'
+    out = records("x.csv", data)
+    assert out[0].fields == {"comment_id": "1", "text": "fine"}
+    assert out[1].error == "malformed_csv" and out[1].line == 3
+    assert "3,lost?" in out[1].raw  # kept verbatim, not silently dropped
+
+
+def test_csv_wrong_field_count():
+    out = records("x.csv", b"comment_id,text\n1,a,extra\n")
+    assert out[0].error == "malformed_csv" and "expected 2 fields, got 3" in out[0].detail
+
+
+def test_gzip_and_broken_gzip():
+    payload = json.dumps({"comment_id": "1", "text": "a"}).encode() + b"\n"
+    assert records("x.jsonl.gz", gzip.compress(payload))[0].fields["comment_id"] == "1"
+    broken = records("x.jsonl.gz", b"not gzip at all")
+    assert broken[0].error == "unreadable_file"
+
+
+def test_unsupported_extension():
+    assert records("x.parquet", b"PAR1")[0].error == "unsupported_file_type"
+
+
+def test_bom_at_file_start_is_not_part_of_the_first_field():
+    out = records("x.csv", "\ufeffcomment_id,text\n1,a\n".encode())
+    assert out[0].fields == {"comment_id": "1", "text": "a"}
