@@ -4,14 +4,16 @@ Thin wiring: list and fetch files through the landing-zone resource, call the
 pure `ingest` library, write through the warehouse resource, attach metadata.
 """
 
-
 import datetime as dt
 import hashlib
 import json
+from collections import Counter
 
 import pyarrow as pa
 from dagster import (
     AssetExecutionContext,
+    AssetObservation,
+    BackfillPolicy,
     DataVersion,
     MaterializeResult,
     MetadataValue,
@@ -22,12 +24,18 @@ from dagster import (
 
 from assets.partitions import daily_partitions
 from assets.versioning import source_hash
-from ingest.day import LandingFile, ingest_day, landing_days_for
+from ingest.day import IngestResult, LandingFile, ingest_day, landing_days_for, lookback_window
 from ingest.gold_labels import parse_gold_files
 from ingest.landing import LABELS_PREFIX, comments_prefix
 from ingest.policy import Policy
-from ingest.raw_tables import replace_gold_labels, replace_partition
+from ingest.raw_tables import (
+    RAW_COMMENTS_SCHEMA,
+    kept_ids_between,
+    replace_gold_labels,
+    replace_partition,
+)
 from resources.landing_zone import LandingZoneResource
+from resources.object_store import ObjectStore
 from resources.settings import Settings
 from resources.warehouse import WAREHOUSE_POOL, WarehouseResource
 
@@ -38,8 +46,47 @@ def column_schema(schema: pa.Schema) -> TableSchema:
     return TableSchema(columns=[TableColumn(name=f.name, type=str(f.type)) for f in schema])
 
 
+def _day_metadata(result: IngestResult) -> dict:
+    """What one day's ingest reports: counts by outcome and the files it read."""
+    source_files = [
+        {"key": f.key, "size": f.size, "etag": f.etag, "records_owned": f.records_owned,
+         "kept": f.kept, "quarantined": f.quarantined}
+        for f in result.files
+    ]  # fmt: skip
+    return {
+        "records_in": result.records_in,
+        "kept": result.kept.num_rows,
+        "quarantined": result.quarantined.num_rows,
+        "quarantined_by_reason": MetadataValue.json(result.quarantined_by_reason),
+        "reduction_pct": result.reduction_pct,
+        "source_files": MetadataValue.json(source_files),
+        "records_for_other_days": MetadataValue.json(dict(result.routed_elsewhere)),
+        "data_version": result.data_version(),
+    }
+
+
+class _FolderCache:
+    """Fetches each landing folder once while a range of days is ingested in order."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+        self.folders: dict[dt.date, list[LandingFile]] = {}
+
+    def files_for(self, days: list[dt.date]) -> list[LandingFile]:
+        for stale in [d for d in self.folders if d < days[0]]:
+            del self.folders[stale]
+        for day in days:
+            if day not in self.folders:
+                self.folders[day] = [
+                    LandingFile(info.key, day, self.store.get_bytes(info.key), info.etag)
+                    for info in self.store.list(comments_prefix(day))
+                ]
+        return [f for day in days for f in self.folders[day]]
+
+
 @asset(
     partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
     group_name="ingest",
     kinds={"python", "duckdb"},
     owners=OWNERS,
@@ -48,7 +95,9 @@ def column_schema(schema: pa.Schema) -> TableSchema:
     description=(
         "Comments of one day from the landing zone, filtered and deduplicated by "
         "policies/ingest.yml. Kept rows go to raw.comments, every rejected record to "
-        "raw.comments_quarantine with a reason: records in = kept + quarantined."
+        "raw.comments_quarantine with a reason: records in = kept + quarantined. "
+        "A range run ingests day by day (one transaction each) and records an "
+        "observation with the figures of each day that has records."
     ),
 )
 def raw_comments(
@@ -56,42 +105,56 @@ def raw_comments(
     landing_zone: LandingZoneResource,
     warehouse: WarehouseResource,
 ) -> MaterializeResult:
-    day = dt.date.fromisoformat(context.partition_key)
     policy = Policy.load(Settings.from_env().policy_file)
     store = landing_zone.store()
-    files = []
-    for landed in landing_days_for(day, policy):
-        for info in store.list(comments_prefix(landed)):
-            files.append(LandingFile(info.key, landed, store.get_bytes(info.key), info.etag))
-    result = ingest_day(day, files, policy)
+    cache = _FolderCache(store)
+    days = [dt.date.fromisoformat(key) for key in context.partition_keys]
+    totals: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    versions, per_day, last = [], {}, None
     with warehouse.connect() as con:
-        replace_partition(con, day, result.kept, result.quarantined)
-    by_reason = result.quarantined_by_reason
+        for day in days:
+            files = cache.files_for(landing_days_for(day, policy))
+            prior = kept_ids_between(con, *lookback_window(day, policy))
+            last = ingest_day(day, files, policy, prior)
+            replace_partition(con, day, last.kept, last.quarantined)
+            totals.update(records_in=last.records_in, kept=last.kept.num_rows,
+                          quarantined=last.quarantined.num_rows)  # fmt: skip
+            reasons.update(last.quarantined_by_reason)
+            versions.append(last.data_version())
+            if last.records_in:
+                per_day[day.isoformat()] = [last.records_in, last.kept.num_rows]
+            if len(days) > 1 and last.records_in:
+                context.log_event(
+                    AssetObservation(asset_key=context.asset_key, partition=day.isoformat(),
+                                     metadata=_day_metadata(last))
+                )  # fmt: skip
     context.log.info(
-        f"{day}: {result.records_in} records in, {result.kept.num_rows} kept, "
-        f"{result.quarantined.num_rows} quarantined {by_reason} from {len(files)} files"
+        f"{len(days)} day(s): {totals['records_in']} records in, {totals['kept']} kept, "
+        f"{totals['quarantined']} quarantined {dict(reasons)}"
     )
-    source_files = [
-        {"key": f.key, "size": f.size, "etag": f.etag, "records_owned": f.records_owned,
-         "kept": f.kept, "quarantined": f.quarantined}
-        for f in result.files
-    ]  # fmt: skip
+    if len(days) == 1 and last is not None:
+        metadata = _day_metadata(last)
+    else:
+        metadata = {
+            "records_in": totals["records_in"],
+            "kept": totals["kept"],
+            "quarantined": totals["quarantined"],
+            "quarantined_by_reason": MetadataValue.json(dict(sorted(reasons.items()))),
+            "reduction_pct": round(100 * totals["quarantined"] / max(totals["records_in"], 1), 2),
+            "days_in_run": len(days),
+            "records_in_and_kept_by_day": MetadataValue.json(per_day),
+        }
+    version = hashlib.sha256("".join(versions).encode()).hexdigest()[:16]
     return MaterializeResult(
         metadata={
-            "records_in": result.records_in,
-            "kept": result.kept.num_rows,
-            "quarantined": result.quarantined.num_rows,
-            "quarantined_by_reason": MetadataValue.json(by_reason),
-            "reduction_pct": result.reduction_pct,
-            "source_files": MetadataValue.json(source_files),
-            "source_file_count": len(files),
-            "records_for_other_days": MetadataValue.json(dict(result.routed_elsewhere)),
+            **metadata,
             "policy_version": policy.version,
             "landing_zone": store.uri(),
-            "dagster/row_count": result.kept.num_rows,
-            "dagster/column_schema": column_schema(result.kept.schema),
+            "dagster/row_count": totals["kept"],
+            "dagster/column_schema": column_schema(RAW_COMMENTS_SCHEMA),
         },
-        data_version=DataVersion(result.data_version()),
+        data_version=DataVersion(version),
     )
 
 

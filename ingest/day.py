@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,13 +127,13 @@ class _Candidate:
 class _DayIngest:
     """Applies the policy to the records one day owns, in a fixed order."""
 
-    def __init__(self, day: dt.date, policy: Policy) -> None:
+    def __init__(self, day: dt.date, policy: Policy, prior_ids: Mapping[str, str]) -> None:
         self.day = day
         self.policy = policy
         self.version = policy.version
         self.kept: list[dict[str, Any]] = []
         self.quarantined: list[dict[str, Any]] = []
-        self.seen_ids: dict[str, str] = {}
+        self.seen_ids: dict[str, str] = dict(prior_ids)
         self.seen_author_texts: dict[tuple[str, str], str] = {}
         self.per_author: Counter[str] = Counter()
 
@@ -258,9 +259,23 @@ def route(
     return published, None
 
 
-def ingest_day(day: dt.date, files: list[LandingFile], policy: Policy) -> IngestResult:
-    """Ingest the records `day` owns among `files` (the folders of `landing_days_for(day)`)."""
-    state = _DayIngest(day, policy)
+def lookback_window(day: dt.date, policy: Policy) -> tuple[dt.date, dt.date]:
+    """[start, end) of the earlier days whose kept ids count as duplicates for `day`."""
+    return day - dt.timedelta(days=policy.dedupe.comment_id_lookback_days), day
+
+
+def ingest_day(
+    day: dt.date,
+    files: list[LandingFile],
+    policy: Policy,
+    prior_ids: Mapping[str, str] | None = None,
+) -> IngestResult:
+    """Ingest the records `day` owns among `files` (the folders of `landing_days_for(day)`).
+
+    `prior_ids` maps ids kept on the days of `lookback_window(day)` to where they were
+    kept, so a record re-sent on a later day is quarantined rather than kept twice.
+    """
+    state = _DayIngest(day, policy, prior_ids or {})
     stats = {f.key: FileStats(f.key, f.size, f.etag, f.landed_date.isoformat()) for f in files}
     elsewhere: Counter[str] = Counter()
     for file in sorted(files, key=lambda f: (f.landed_date, f.key)):

@@ -32,7 +32,7 @@ REASONS: dict[str, str] = {
     "text_too_long": "the normalized text is longer than the policy's maximum",
     "published_after_landing": "published_at is later than the day the file landed",
     "published_too_late": "the file landed more than late_arrival_days after publication",
-    "duplicate_comment_id": "an earlier record of the day has the same comment_id",
+    "duplicate_comment_id": "an earlier record (this day or the lookback) has the same comment_id",
     "duplicate_author_text": "the same author already posted the same text that day",
     "author_cap_exceeded": "the author is over the policy's daily cap",
 }
@@ -52,6 +52,8 @@ class CharsetRules:
 class DedupeRules:
     comment_id: bool = True
     author_text: bool = True
+    # Ids kept on any of this many earlier days also count as duplicates.
+    comment_id_lookback_days: int = 7
 
 
 @dataclass(frozen=True)
@@ -138,5 +140,7 @@ class Policy:
             not isinstance(self.author_daily_cap, int) or self.author_daily_cap < 1
         ):
             raise PolicyError("author_daily_cap must be a positive integer or null")
+        if self.dedupe.comment_id_lookback_days < 0:
+            raise PolicyError("dedupe.comment_id_lookback_days must be >= 0")
         if self.late_arrival_days < 0:
             raise PolicyError("partitioning.late_arrival_days must be >= 0")
