@@ -1,0 +1,52 @@
+"""Model registry from the command line.
+
+python -m training list                  # versions, test F1, champion marked
+python -m training history               # promotions, rejections, rollbacks
+python -m training rollback [--to V]     # champion back to V (default: the previous one)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from resources.object_store import open_store
+from resources.settings import Settings
+from training.registry import ModelRegistry, NoChampionError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training", description="Model registry")
+    parser.add_argument("--name", default="classifier", help="model name (default: classifier)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="registered versions; * marks the champion")
+    sub.add_parser("history", help="promotion decisions, oldest first")
+    rollback = sub.add_parser("rollback", help="make an earlier model the champion again")
+    rollback.add_argument("--to", help="version to restore (default: the previous champion)")
+    rollback.add_argument("--reason", default="rollback from the CLI")
+    args = parser.parse_args(argv)
+
+    registry = ModelRegistry(open_store(Settings.from_env().model_store), args.name)
+    if args.command == "list":
+        champion = registry.champion()
+        versions = registry.versions()
+        if not versions:
+            print("no models registered yet")
+        for version, info in sorted(versions.items()):
+            mark = "*" if version == champion else " "
+            print(f"{mark} {version}  test_f1={info['test_f1']:.4f}  sha256={info['sha256'][:12]}")
+    elif args.command == "history":
+        for event in registry.events():
+            print(f"{event['at']}  {event['event']:<18} {event['version']}  {event['reason']}")
+    else:
+        try:
+            restored = registry.rollback(args.to, args.reason)
+        except (NoChampionError, KeyError) as err:
+            print(f"rollback refused: {err}", file=sys.stderr)
+            return 1
+        print(f"champion is now {restored}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
