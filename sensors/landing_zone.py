@@ -1,0 +1,156 @@
+"""`landing_zone_sensor`: new or changed landing files become runs of the days they affect.
+
+Thin wiring around `sensors/landing_scan.py`, which holds the listing scope, the
+cursor and the rules (see its docstring). This module lists through the
+landing-zone resource (local folder or S3 alike), reads from the instance what
+`raw_comments` already ingested, and turns the pending days into run requests.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
+    AssetSelection,
+    DagsterInstance,
+    DefaultSensorStatus,
+    EventLogRecord,
+    EventRecordsResult,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    sensor,
+)
+
+from assets.partitions import daily_partitions
+from ingest.policy import Policy
+from resources.landing_zone import LandingZoneResource
+from resources.settings import Settings
+from sensors.landing_scan import DayRun, FileId, Ingested, ScanCursor, pending_runs, scan_landing
+
+RAW_COMMENTS = AssetKey("raw_comments")
+
+# Every daily asset fed by raw_comments, so a day's run carries it all the way down and
+# daily assets added later join without touching this sensor. Unpartitioned assets
+# (models) are refreshed by their own automation, not per day.
+DAILY_FROM_RAW = AssetSelection.assets(RAW_COMMENTS).downstream() & AssetSelection.from_string(
+    'partitions:"time"'
+)
+
+_PAGE = 1000
+_SHOWN_PROBLEMS = 10
+
+
+def _records(
+    fetch: Callable[..., EventRecordsResult], partitions: list[str]
+) -> Iterator[EventLogRecord]:
+    """All `raw_comments` records of these partitions, newest first, page by page."""
+    records_filter = AssetRecordsFilter(asset_key=RAW_COMMENTS, asset_partitions=partitions)
+    cursor = None
+    while True:
+        result = fetch(records_filter, limit=_PAGE, cursor=cursor)
+        yield from result.records
+        if not result.has_more:
+            return
+        cursor = result.cursor
+
+
+def _source_files(metadata: Mapping[str, Any]) -> set[FileId]:
+    """The (key, etag) pairs of a `source_files` metadata entry; none when it is absent."""
+    entry = metadata.get("source_files")
+    files = entry.value if entry is not None else None
+    if not isinstance(files, list):
+        return set()
+    return {
+        (f["key"], f["etag"]) for f in files if isinstance(f, dict) and {"key", "etag"} <= f.keys()
+    }
+
+
+def ingested_by_day(instance: DagsterInstance, days: Iterable[dt.date]) -> dict[dt.date, Ingested]:
+    """For each day, the files its latest `raw_comments` run read.
+
+    Single-day runs record them on the materialization, range runs on an observation per
+    day with records. A day of a range run without records has no observation, but it
+    read the same folder listings as the run's other days, so the whole run's files count.
+    """
+    partitions = sorted(day.isoformat() for day in days)
+    if not partitions:
+        return {}
+    latest: dict[str, str] = {}
+    files: dict[str, set[FileId]] = defaultdict(set)
+    for record in _records(instance.fetch_materializations, partitions):
+        latest.setdefault(record.partition_key, record.run_id)
+        files[record.run_id] |= _source_files(record.asset_materialization.metadata)
+    latest_runs = set(latest.values())
+    for record in _records(instance.fetch_observations, partitions):
+        if record.run_id in latest_runs:
+            files[record.run_id] |= _source_files(record.asset_observation.metadata)
+    return {
+        dt.date.fromisoformat(partition): Ingested(frozenset(files[run_id]), run_id)
+        for partition, run_id in latest.items()
+    }
+
+
+def _run_request(run: DayRun) -> RunRequest:
+    keys = [key for key, _ in run.files]
+    shown = ", ".join(keys[:3]) + (f" (+{len(keys) - 3} more)" if len(keys) > 3 else "")
+    return RunRequest(
+        partition_key=run.day.isoformat(),
+        run_key=run.run_key,
+        tags={"sluice/landing_files": shown},
+    )
+
+
+@sensor(
+    name="landing_zone_sensor",
+    asset_selection=DAILY_FROM_RAW,
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
+    description=(
+        "Watches the landing zone (local folder or S3) for new or replaced files under "
+        "comments/dt=YYYY-MM-DD/ and requests one run per day they can affect (the landing "
+        "day and the late_arrival_days before it), for raw_comments and every daily asset "
+        "downstream. Run keys name the files and ETags, so a file never runs twice; files "
+        "an earlier run already ingested are skipped. Keys outside a dt= date folder are "
+        "reported and skipped."
+    ),
+)
+def landing_zone_sensor(
+    context: SensorEvaluationContext, landing_zone: LandingZoneResource
+) -> SensorResult:
+    try:
+        cursor = ScanCursor.decode(context.cursor)
+    except ValueError as err:
+        context.log.warning(f"{err}; starting afresh (the instance decides what is new)")
+        cursor = ScanCursor()
+    last = daily_partitions.get_last_partition_key()
+    scan = scan_landing(
+        landing_zone.store(),
+        cursor,
+        today=dt.datetime.now(dt.UTC).date(),
+        late_days=Policy.load(Settings.from_env().policy_file).late_arrival_days,
+        first_day=daily_partitions.start.date(),
+        last_day=dt.date.fromisoformat(last) if last else None,
+    )
+    runs = pending_runs(scan.candidates, ingested_by_day(context.instance, scan.candidates))
+    problems = _first(scan.problems, _SHOWN_PROBLEMS)
+    for problem in problems:
+        context.log.warning(problem)
+    for run in runs:
+        context.log.info(f"{run.day}: {len(run.files)} file(s) not ingested yet: {run.run_key}")
+    context.log.info(scan.summary())
+    if runs:
+        return SensorResult(
+            run_requests=[_run_request(r) for r in runs], cursor=scan.cursor.encode()
+        )
+    skip_reason = "; ".join([f"nothing to run: {scan.summary()}", *problems])
+    return SensorResult(skip_reason=skip_reason, cursor=scan.cursor.encode())
+
+
+def _first(messages: list[str], limit: int) -> list[str]:
+    """At most `limit` messages, and how many more there were."""
+    more = len(messages) - limit
+    return messages[:limit] + ([f"... and {more} more"] if more > 0 else [])

@@ -1,0 +1,200 @@
+"""`landing_zone_sensor` over a local folder and over S3 (moto server, real HTTP), with a
+real Dagster instance: ticks are evaluated as the daemon would, cursor passed along."""
+
+import datetime as dt
+import json
+
+import dagster as dg
+import pytest
+
+from assets.ingest import raw_comments
+from assets.partitions import daily_partitions
+from resources.landing_zone import LandingZoneResource
+from resources.warehouse import WarehouseResource
+from sensors.landing_zone import landing_zone_sensor
+
+
+def jsonl(*rows: dict) -> bytes:
+    return "".join(json.dumps(row) + "\n" for row in rows).encode()
+
+
+def comment(cid: str, day: str | None = None) -> dict:
+    row = {"comment_id": cid, "text": f"text {cid}", "author": f"u{cid}"}
+    return {**row, "published_at": f"{day}T10:00:00"} if day else row
+
+
+@pytest.fixture(params=["local", "s3"])
+def zone(request, tmp_path) -> LandingZoneResource:
+    if request.param == "s3":
+        return LandingZoneResource(uri=f"s3://{request.getfixturevalue('s3_bucket')}/landing")
+    return LandingZoneResource(uri=str(tmp_path / "landing"))
+
+
+@pytest.fixture
+def instance() -> dg.DagsterInstance:
+    return dg.DagsterInstance.ephemeral()
+
+
+def tick(zone, instance, cursor=None) -> dg.SensorResult:
+    """One evaluation, in a fresh context as after a daemon restart."""
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"landing_zone": zone}
+    )
+    return landing_zone_sensor(context)
+
+
+def requested(result: dg.SensorResult) -> dict[str, str]:
+    """partition -> run key; fails if a partition is requested twice."""
+    keys = [(r.partition_key, r.run_key) for r in result.run_requests or []]
+    assert len({p for p, _ in keys}) == len(keys), keys
+    return dict(keys)
+
+
+def launched(result: dg.SensorResult, *earlier: dg.SensorResult) -> dict[str, str]:
+    """The requests the daemon launches: it skips run keys an earlier tick already used.
+
+    A reconciled group re-requests files whose runs have not materialized yet (here: never,
+    nothing runs) under the same run keys; only new keys become runs.
+    """
+    used = {key for result in earlier for key in requested(result).values()}
+    return {day: key for day, key in requested(result).items() if key not in used}
+
+
+DAYS_OF_0503 = ["2024-05-01", "2024-05-02", "2024-05-03"]
+
+
+def test_new_file_requests_each_day_it_can_affect_once(zone, instance):
+    info = zone.store().put_bytes("comments/dt=2024-05-03/a.jsonl", jsonl(comment("1")))
+    runs = requested(tick(zone, instance))
+    assert sorted(runs) == DAYS_OF_0503  # its day, and late_arrival_days (2) before it
+    assert runs["2024-05-03"] == f"2024-05-03:{info.key}:{info.etag}"
+
+
+def test_same_file_again_requests_nothing_and_a_replaced_one_runs_again(zone, instance):
+    store = zone.store()
+    store.put_bytes("comments/dt=2024-05-03/a.jsonl", jsonl(comment("1")))
+    first = tick(zone, instance)
+
+    again = tick(zone, instance, first.cursor)
+    assert requested(again) == {}
+    assert again.skip_reason.skip_message.startswith("nothing to run")
+
+    replaced = store.put_bytes("comments/dt=2024-05-03/a.jsonl", jsonl(comment("2")))
+    runs = requested(tick(zone, instance, again.cursor))
+    assert sorted(runs) == DAYS_OF_0503
+    assert runs["2024-05-03"] == f"2024-05-03:{replaced.key}:{replaced.etag}"
+    assert set(runs.values()).isdisjoint(requested(first).values())
+
+
+def test_late_file_for_an_old_day_runs_that_day(zone, instance):
+    store = zone.store()
+    for day in ("2024-01-10", "2024-02-10", "2024-03-10", "2024-05-03"):
+        store.put_bytes(f"comments/dt={day}/a.jsonl", jsonl(comment(day)))
+    first = tick(zone, instance)
+
+    store.put_bytes("comments/dt=2024-02-20/late.jsonl", jsonl(comment("late", "2024-02-19")))
+    runs = launched(tick(zone, instance, first.cursor), first)
+    assert sorted(runs) == ["2024-02-18", "2024-02-19", "2024-02-20"]
+    assert all("late.jsonl" in key for key in runs.values())
+
+
+def test_restart_resumes_from_the_cursor(zone, instance):
+    store = zone.store()
+    store.put_bytes("comments/dt=2024-05-03/a.jsonl", jsonl(comment("1")))
+    before = tick(zone, instance)
+    store.put_bytes("comments/dt=2024-06-10/b.jsonl", jsonl(comment("2")))  # while it was down
+
+    runs = requested(tick(zone, instance, before.cursor))
+    assert sorted(runs) == ["2024-06-08", "2024-06-09", "2024-06-10"]
+    assert all("b.jsonl" in key for key in runs.values())
+
+
+def test_many_files_in_one_tick_make_one_request_per_day(zone, instance):
+    store = zone.store()
+    for n in range(5):
+        store.put_bytes(f"comments/dt=2024-05-03/part-{n}.jsonl", jsonl(comment(f"a{n}")))
+    for n in range(3):
+        store.put_bytes(f"comments/dt=2024-05-04/part-{n}.jsonl", jsonl(comment(f"b{n}")))
+    runs = requested(tick(zone, instance))
+    assert sorted(runs) == ["2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04"]
+    assert runs["2024-05-01"].startswith("2024-05-01:5 files:")
+    assert runs["2024-05-03"].startswith("2024-05-03:8 files:")
+    assert runs["2024-05-04"].startswith("2024-05-04:3 files:")
+
+
+def test_a_file_landing_today_waits_for_todays_partition(zone, instance):
+    today = dt.datetime.now(dt.UTC).date()
+    zone.store().put_bytes(f"comments/dt={today}/a.jsonl", jsonl(comment("1")))
+    result = tick(zone, instance)
+    assert sorted(requested(result)) == [str(today - dt.timedelta(days=n)) for n in (2, 1)]
+    assert json.loads(result.cursor)["waiting"] == [str(today)]  # requested once it exists
+
+
+def test_invalid_dt_folders_are_reported_and_skipped(zone, instance):
+    store = zone.store()
+    store.put_bytes("comments/dt=2024-5-3/a.jsonl", jsonl(comment("1")))
+    store.put_bytes("comments/stray.jsonl", jsonl(comment("2")))
+    result = tick(zone, instance)
+    assert requested(result) == {}
+    reason = result.skip_reason.skip_message
+    assert "'dt=2024-5-3' is not a date" in reason and "comments/stray.jsonl" in reason
+
+    store.put_bytes("comments/dt=2024-05-03/ok.jsonl", jsonl(comment("3")))
+    assert sorted(requested(tick(zone, instance, result.cursor))) == DAYS_OF_0503
+
+
+def test_days_already_ingested_from_the_same_files_are_not_run_again(zone, instance, tmp_path):
+    store = zone.store()
+    store.put_bytes("comments/dt=2024-05-01/a.jsonl", jsonl(comment("a", "2024-05-01")))
+    store.put_bytes("comments/dt=2024-05-02/b.jsonl", jsonl(comment("b")))
+    store.put_bytes("comments/dt=2024-05-02/c.jsonl", jsonl(comment("c", "2024-04-30")))
+    resources = {"landing_zone": zone, "warehouse": WarehouseResource(path=str(tmp_path / "w.db"))}
+    # As `make demo` does: one range run (observations per day with records).
+    dg.materialize([raw_comments], resources=resources, instance=instance, tags={
+        "dagster/asset_partition_range_start": "2024-04-29",
+        "dagster/asset_partition_range_end": "2024-05-02",
+    })  # fmt: skip
+    assert requested(tick(zone, instance)) == {}
+
+    new = store.put_bytes("comments/dt=2024-05-03/d.jsonl", jsonl(comment("d")))
+    result = tick(zone, instance)  # no cursor: everything is reconciled against the instance
+    runs = requested(result)
+    assert sorted(runs) == DAYS_OF_0503
+    range_run = instance.get_runs()[0].run_id
+    assert runs["2024-05-01"] == f"2024-05-01:{new.key}:{new.etag}@{range_run[:8]}"
+    assert runs["2024-05-03"] == f"2024-05-03:{new.key}:{new.etag}"  # never ingested
+
+    # Single-day runs (as the sensor launches) record the files on the materialization.
+    for day in runs:
+        dg.materialize([raw_comments], resources=resources, instance=instance, partition_key=day)
+    assert requested(tick(zone, instance)) == {}
+
+
+def test_runs_target_the_daily_assets_downstream_of_raw_comments(tmp_path, instance):
+    @dg.asset(partitions_def=daily_partitions, deps=[raw_comments])
+    def daily_features() -> None: ...
+
+    @dg.asset(deps=[daily_features])
+    def model() -> None: ...
+
+    @dg.asset(partitions_def=daily_partitions, deps=[daily_features, model])
+    def daily_scores() -> None: ...
+
+    zone = LandingZoneResource(uri=str(tmp_path / "landing"))
+    zone.store().put_bytes("comments/dt=2024-05-03/a.jsonl", jsonl(comment("1")))
+    defs = dg.Definitions(
+        assets=[raw_comments, daily_features, model, daily_scores],
+        sensors=[landing_zone_sensor],
+        resources={"landing_zone": zone, "warehouse": WarehouseResource(path="unused")},
+    )
+    context = dg.build_sensor_context(
+        instance=instance, definitions=defs, resources={"landing_zone": zone}
+    )
+    run_requests = landing_zone_sensor.evaluate_tick(context).run_requests
+    assert [r.partition_key for r in run_requests] == DAYS_OF_0503
+    assert {key.to_user_string() for key in run_requests[0].asset_selection} == {
+        "raw_comments",
+        "daily_features",
+        "daily_scores",
+    }
+    assert landing_zone_sensor.default_status == dg.DefaultSensorStatus.RUNNING
