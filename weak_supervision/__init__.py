@@ -1,0 +1,62 @@
+"""Sluice's weak-supervision library: labeling functions, appliers, analysis, label models.
+
+Pure Python (numpy, pandas, pyarrow, DuckDB); nothing here knows about Dagster.
+
+Labeling functions (LFs) vote an int label per row, or -1 to abstain:
+
+- `@labeling_function()` turns `f(batch: DataFrame) -> votes` into a Python LF
+  (`row=True` for `f(row) -> vote`).
+- `KeywordLF`, `RegexLF` and `ThresholdLF` are declarative: they compile, through a
+  `SqlDialect` (`DuckDBDialect`), to one `CASE WHEN ... THEN label ELSE -1 END` with bound
+  parameters, and have a Python evaluation that gives identical votes. Patterns are parsed into
+  a tree rendered separately for RE2 and Python `re` (see `weak_supervision.regex`).
+- Every LF has a `version`: a short hash of its definition, stable across processes.
+
+`apply_lfs(con, table_or_sql_or_frame, lfs)` returns a `LabelMatrix` (ids, int8 `L`, names,
+versions; rows sorted by id), running all declarative LFs in one DuckDB pass and Python LFs over
+Arrow batches. `apply_lfs_reference` is the row-by-row definition it is tested against.
+`lf_summary`, `dataset_summary` and `to_markdown` describe a matrix.
+
+`LabelModel` is a Dawid-Skene model: y ~ class_balance, and LF j votes outcome o (abstain or a
+label) with probability theta[j, y, o], independently given y. It is fitted by MAP-EM from a
+majority-vote start, with Dirichlet smoothing, and with each E-step's posteriors projected
+(minimum KL) onto "each LF's votes are right at least `min_accuracy` of the time", which keeps
+EM from explaining correlated LFs with a wrong split of the classes. Prediction is the posterior
+P(y | votes, abstains); with `abstain_evidence=False`, only votes count and rows where every LF
+abstains get the class balance (Snorkel's convention). `MajorityVoter` is the baseline with the
+same API.
+"""
+
+from weak_supervision.analysis import dataset_summary, lf_summary, to_markdown
+from weak_supervision.applier import LabelMatrix, apply_lfs, apply_lfs_reference
+from weak_supervision.declarative import DeclarativeLF, KeywordLF, RegexLF, ThresholdLF
+from weak_supervision.label_model import LabelModel, MajorityVoter
+from weak_supervision.lf import ABSTAIN, LabelingFunction, PythonLF, labeling_function
+from weak_supervision.metrics import probs_to_preds, score_predictions
+from weak_supervision.regex import RegexSyntaxError
+from weak_supervision.sql import DuckDBDialect, SqlDialect, SqlFragment
+
+__all__ = [
+    "ABSTAIN",
+    "DeclarativeLF",
+    "DuckDBDialect",
+    "KeywordLF",
+    "LabelMatrix",
+    "LabelModel",
+    "LabelingFunction",
+    "MajorityVoter",
+    "PythonLF",
+    "RegexLF",
+    "RegexSyntaxError",
+    "SqlDialect",
+    "SqlFragment",
+    "ThresholdLF",
+    "apply_lfs",
+    "apply_lfs_reference",
+    "dataset_summary",
+    "labeling_function",
+    "lf_summary",
+    "probs_to_preds",
+    "score_predictions",
+    "to_markdown",
+]

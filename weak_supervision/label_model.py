@@ -1,0 +1,529 @@
+"""Label models: combine noisy LF votes into probabilistic labels.
+
+`LabelModel` is a Dawid-Skene model. Each LF j has, for each true class y, a distribution over
+its k+1 outcomes (abstain or a label): theta[j, y, o] = P(vote_j = o | y); LFs are
+conditionally independent given y, and y ~ class_balance. Abstaining is an outcome, so an LF
+that fires mostly on one class (a typical keyword LF) is informative through its coverage too,
+and a row where nothing fired still leans towards the classes the LFs tend to miss.
+
+Fitting is MAP-EM with posterior regularisation. Dirichlet pseudo-counts (centred on
+`prior_accuracy` at the LF's observed coverage) keep probabilities away from 0 and 1; majority
+vote is the starting point. Real LFs violate conditional independence (spam comes in kinds that
+different LFs catch), and plain maximum likelihood then tends to model one kind against
+everything else, declaring the other kinds' LFs wrong. So each E-step projects the posteriors
+(the KL projection, solved in its small convex dual) onto "LF j's votes are right at least
+`min_accuracy` of the time" — the assumption an LF's author makes — capped at
+1/(k * coverage) so that near-constant LFs stay feasible. SQUAREM extrapolation speeds EM up
+along flat directions, and a final check undoes label switching. Duplicate vote patterns are
+collapsed, and both EM steps are sparse products over non-abstain votes, so a million rows
+fit in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from weak_supervision.lf import ABSTAIN
+from weak_supervision.metrics import TieBreak, probs_to_preds, score_predictions
+
+if TYPE_CHECKING:
+    from scipy import sparse
+
+_FORMAT = "sluice.weak_supervision.LabelModel"
+_FORMAT_VERSION = 1
+
+
+def check_label_matrix(L: Any, cardinality: int, n_lfs: int | None = None) -> np.ndarray:
+    """Validate a label matrix (n x m ints, -1 abstains, labels < cardinality); int8 or int16."""
+    L = np.asarray(L)
+    if L.ndim != 2:
+        raise ValueError(f"L must be 2-D (rows x LFs), got shape {L.shape}")
+    if L.size and (L.dtype.kind not in "iu" or L.min() < -1 or L.max() >= cardinality):
+        raise ValueError(f"L must hold ints in -1..{cardinality - 1}")
+    if n_lfs is not None and L.shape[1] != n_lfs:
+        raise ValueError(f"L has {L.shape[1]} LFs, the model was fitted on {n_lfs}")
+    return L.astype(np.int8 if cardinality <= 127 else np.int16, copy=False)
+
+
+def _check_cardinality(cardinality: int) -> int:
+    if isinstance(cardinality, bool) or not isinstance(cardinality, int) or cardinality < 2:
+        raise ValueError(f"cardinality must be an int >= 2, got {cardinality!r}")
+    return cardinality
+
+
+def vote_design(L: np.ndarray, cardinality: int) -> sparse.csr_matrix:
+    """Sparse one-hot of the non-abstain votes: X[i, j*k + v] = 1 when LF j votes v on row i."""
+    from scipy import sparse
+
+    n, m = L.shape
+    voted = L >= 0
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(voted @ np.ones(m, dtype=np.int64), out=indptr[1:])
+    # Boolean indexing walks the matrix row by row: exactly the CSR order.
+    indices = (L.astype(np.int32) + np.arange(m, dtype=np.int32) * cardinality)[voted]
+    data = np.ones(len(indices), dtype=np.float64)
+    return sparse.csr_matrix((data, indices, indptr), shape=(n, m * cardinality))
+
+
+class _Model(ABC):
+    """Shared prediction and scoring on top of `predict_proba`."""
+
+    cardinality: int
+
+    @abstractmethod
+    def predict_proba(self, L: Any) -> np.ndarray:
+        """(n, k) class probabilities for each row of the label matrix."""
+
+    def predict(self, L: Any, tie_break: TieBreak = "abstain", seed: int = 0) -> np.ndarray:
+        """Most probable class per row; ties follow `tie_break` (`"abstain"` gives -1)."""
+        return probs_to_preds(self.predict_proba(L), tie_break, seed=seed)
+
+    def score(
+        self,
+        L: Any,
+        Y: Any,
+        metrics: Sequence[str] = ("accuracy",),
+        tie_break: TieBreak = "abstain",
+        seed: int = 0,
+    ) -> dict[str, float]:
+        """Metrics of `predict(L)` against gold `Y`; rows with `Y == -1` are ignored."""
+        preds = self.predict(L, tie_break=tie_break, seed=seed)
+        return score_predictions(np.asarray(Y), preds, metrics, self.cardinality)
+
+
+class MajorityVoter(_Model):
+    """Each row's probabilities are its vote shares among tied winners: the top-voted class gets
+    1, a tie is split evenly between the tied classes, and a row with no votes is uniform."""
+
+    def __init__(self, cardinality: int = 2):
+        self.cardinality = _check_cardinality(cardinality)
+
+    def predict_proba(self, L: Any) -> np.ndarray:
+        L = check_label_matrix(L, self.cardinality)
+        counts = np.stack([np.equal(L, c).sum(axis=1) for c in range(self.cardinality)], axis=1)
+        winners = (counts == counts.max(axis=1, keepdims=True)).astype(np.float64)
+        return winners / winners.sum(axis=1, keepdims=True)
+
+
+def _unique_rows(L: np.ndarray, cardinality: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of L and how often each occurs (LF matrices repeat a lot)."""
+    n, m = L.shape
+    if m * math.log2(cardinality + 1) < 62:
+        # Encode each row as one base-(k+1) integer: sorting ints beats sorting rows.
+        keys = np.zeros(n, dtype=np.int64)
+        for j in range(m):
+            keys *= cardinality + 1
+            keys += L[:, j] + 1
+        _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    else:
+        _, first, counts = np.unique(L, axis=0, return_index=True, return_counts=True)
+    return L[first], counts.astype(np.float64)
+
+
+class LabelModel(_Model):
+    """Dawid-Skene label model fitted by regularised MAP-EM (see the module docstring).
+
+    With `abstain_evidence=True` (the default) which LFs abstained on a row counts as evidence
+    when at least one LF voted; with `False`, predictions use only the votes (abstains still
+    shape the fitted parameters). A row where every LF abstains gets the class balance.
+
+    Fitted attributes: `cond_probs_` (m, k, k+1) with P(vote = v | y) at index v + 1 (index 0
+    is abstain), `class_balance_` (k,), `n_iter_` (E-steps run), `converged_`.
+    """
+
+    def __init__(self, cardinality: int = 2, *, abstain_evidence: bool = True):
+        self.cardinality = _check_cardinality(cardinality)
+        self.abstain_evidence = abstain_evidence
+        self.cond_probs_: np.ndarray | None = None
+        self.class_balance_: np.ndarray | None = None
+        self.n_iter_ = 0
+        self.converged_ = False
+
+    # ------------------------------------------------------------------ fitting
+
+    def fit(
+        self,
+        L: Any,
+        class_balance: Sequence[float] | np.ndarray | None = None,
+        Y_dev: Any = None,
+        seed: int = 0,
+        *,
+        max_iter: int = 500,
+        tol: float = 1e-7,
+        prior_accuracy: float = 0.7,
+        prior_strength: float = 10.0,
+        min_accuracy: float | None = 0.7,
+        max_rows: int | None = None,
+    ) -> LabelModel:
+        """Fit on label matrix `L` (n x m, -1 abstains, labels 0..k-1).
+
+        Class balance: `class_balance` if given (fixed); else the smoothed class frequencies of
+        `Y_dev`, gold labels of a dev sample that need not be rows of L (fixed); else learned
+        by EM. `prior_accuracy` / `prior_strength` set the Dirichlet prior (pseudo-votes per LF
+        and class); `min_accuracy` is the accuracy floor of each LF's votes (None: plain
+        MAP-EM). With `max_rows`, EM runs on a random sample of that many rows drawn with
+        `seed`; otherwise the fit is deterministic and `seed` is unused. EM stops when the
+        objective changes by less than `tol` (relative) or after `max_iter` E-steps.
+        """
+        k = self.cardinality
+        L = check_label_matrix(L, k)
+        if L.shape[0] == 0:
+            raise ValueError("cannot fit a label model on zero rows")
+        if not 1 / k < prior_accuracy < 1 or prior_strength <= 0:
+            raise ValueError("need 1/k < prior_accuracy < 1 and prior_strength > 0")
+        if min_accuracy is not None and not 1 / k < min_accuracy < 1:
+            raise ValueError("min_accuracy must be None or between 1/k and 1")
+        fixed_balance = self._resolve_class_balance(class_balance, Y_dev)
+        if max_rows is not None and L.shape[0] > max_rows:
+            rng = np.random.default_rng(seed)
+            L = L[np.sort(rng.choice(L.shape[0], size=max_rows, replace=False))]
+        patterns, weights = _unique_rows(L, k)
+        X = vote_design(patterns, k)
+        prior = _dirichlet_prior(X, weights, patterns.shape[1], k, prior_accuracy, prior_strength)
+        em = _EM(X, weights, k, prior, fixed_balance, min_accuracy)
+        theta, balance = em.run(em.majority_vote_start(), max_iter, tol)
+        permutation = _class_alignment(theta, balance)
+        if permutation is not None:
+            theta = theta[:, permutation, :]
+            balance = balance[permutation] if fixed_balance is None else fixed_balance
+            theta, balance = em.run(em.e_step(theta, balance)[0], max_iter, tol)
+        self.cond_probs_, self.class_balance_ = theta, balance
+        self.n_iter_, self.converged_ = em.n_iter, em.converged
+        return self
+
+    def _resolve_class_balance(
+        self, class_balance: Sequence[float] | np.ndarray | None, Y_dev: Any
+    ) -> np.ndarray | None:
+        k = self.cardinality
+        if class_balance is not None:
+            balance = np.asarray(class_balance, dtype=np.float64)
+            if balance.shape != (k,) or np.any(balance <= 0) or not np.isclose(balance.sum(), 1):
+                raise ValueError(f"class_balance must be {k} positive numbers summing to 1")
+            return balance / balance.sum()
+        if Y_dev is not None:
+            gold = np.asarray(Y_dev).reshape(-1)
+            gold = gold[gold != -1]
+            if gold.size == 0 or gold.min() < 0 or gold.max() >= k:
+                raise ValueError(f"Y_dev must hold gold labels in 0..{k - 1}")
+            counts = np.bincount(gold.astype(np.int64), minlength=k) + 1.0  # add-one smoothing
+            return counts / counts.sum()
+        return None
+
+    # ------------------------------------------------------------------ prediction
+
+    def _check_fitted(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.cond_probs_ is None or self.class_balance_ is None:
+            raise RuntimeError("the label model is not fitted; call fit() or load() first")
+        return self.cond_probs_, self.class_balance_
+
+    def predict_proba(self, L: Any) -> np.ndarray:
+        theta, balance = self._check_fitted()
+        L = check_label_matrix(L, self.cardinality, theta.shape[0])
+        X = vote_design(L, self.cardinality)
+        proba = _softmax(_log_joint(X, theta, balance, abstain_evidence=self.abstain_evidence))
+        # No vote, no evidence about this row: it gets the class prior, whatever the mode.
+        proba[(L == ABSTAIN).all(axis=1)] = balance
+        return proba
+
+    def lf_accuracies(self) -> np.ndarray:
+        """P(vote is correct | LF votes), per LF, under the fitted model."""
+        theta, balance = self._check_fitted()
+        k = self.cardinality
+        correct = (theta[:, np.arange(k), np.arange(k) + 1] * balance).sum(axis=1)
+        votes = ((1 - theta[:, :, 0]) * balance).sum(axis=1)
+        return correct / votes
+
+    def get_weights(self) -> np.ndarray:
+        """Same as `lf_accuracies` (what Snorkel's `get_weights` reports)."""
+        return self.lf_accuracies()
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, path: str | Path) -> None:
+        """Write the fitted parameters as JSON (floats round-trip exactly)."""
+        theta, balance = self._check_fitted()
+        payload = {
+            "format": _FORMAT,
+            "format_version": _FORMAT_VERSION,
+            "cardinality": self.cardinality,
+            "abstain_evidence": self.abstain_evidence,
+            "class_balance": balance.tolist(),
+            "cond_probs": theta.tolist(),
+            "n_iter": self.n_iter_,
+            "converged": self.converged_,
+        }
+        Path(path).write_text(json.dumps(payload), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> LabelModel:
+        """Read a model written by `save`."""
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+        if payload.get("format") != _FORMAT or payload.get("format_version") != _FORMAT_VERSION:
+            raise ValueError(f"{path} is not a saved LabelModel (format {_FORMAT_VERSION})")
+        model = cls(payload["cardinality"], abstain_evidence=payload["abstain_evidence"])
+        model.class_balance_ = np.asarray(payload["class_balance"], dtype=np.float64)
+        theta = np.asarray(payload["cond_probs"], dtype=np.float64)
+        model.cond_probs_ = theta.reshape(-1, model.cardinality, model.cardinality + 1)
+        model.n_iter_, model.converged_ = payload["n_iter"], payload["converged"]
+        return model
+
+
+def _normalize(log_joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise softmax of an (n, k) array and its log normaliser.
+
+    Works column by column: numpy reductions along a short last axis are several times slower
+    than element-wise operations on whole columns, and this is the E-step's hot loop.
+    """
+    top = log_joint[:, 0].copy()
+    for column in range(1, log_joint.shape[1]):
+        np.maximum(top, log_joint[:, column], out=top)
+    probs = log_joint - top[:, None]
+    np.exp(probs, out=probs)
+    total = probs @ np.ones(probs.shape[1])
+    probs /= total[:, None]
+    return probs, top + np.log(total)
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    return _normalize(scores)[0]
+
+
+def _log_joint(
+    X: sparse.csr_matrix, theta: np.ndarray, balance: np.ndarray, *, abstain_evidence: bool
+) -> np.ndarray:
+    """Unnormalised log P(y, votes) per row of the vote design X, as an (n, k) array.
+
+    Rows only store their votes; with abstain evidence, every row starts from "all LFs
+    abstained" (sum of log P(abstain | y)) and each vote swaps its LF's abstain term for the
+    vote's.
+    """
+    m, k, _ = theta.shape
+    log_theta = np.log(theta)
+    weights = log_theta[:, :, 1:].transpose(0, 2, 1).reshape(m * k, k)
+    base = np.log(balance)
+    if abstain_evidence:
+        weights = weights - np.repeat(log_theta[:, :, 0], k, axis=0)
+        base = base + log_theta[:, :, 0].sum(axis=0)
+    return np.asarray(X @ weights) + base
+
+
+def _dirichlet_prior(
+    X: sparse.csr_matrix, weights: np.ndarray, m: int, k: int, accuracy: float, strength: float
+) -> np.ndarray:
+    """Pseudo-counts (m, k, k+1): per class, `strength` votes spread like an LF that keeps its
+    observed coverage and is right with probability `accuracy`, errors spread evenly."""
+    votes = (X.T @ weights).reshape(m, k).sum(axis=1)
+    coverage = (votes + 1) / (weights.sum() + 2)  # smoothed: never exactly 0 or 1
+    mean = np.empty((m, k, k + 1))
+    mean[:, :, 0] = (1 - coverage)[:, None]
+    mean[:, :, 1:] = (coverage * (1 - accuracy) / (k - 1))[:, None, None]
+    diagonal = np.arange(k)
+    mean[:, diagonal, diagonal + 1] = (coverage * accuracy)[:, None]
+    return strength * mean
+
+
+class _EM:
+    """Regularised MAP-EM over weighted, distinct vote patterns (rows of the vote design X)."""
+
+    _MAX_DUAL_STEPS = 200
+
+    def __init__(
+        self,
+        X: sparse.csr_matrix,
+        weights: np.ndarray,
+        k: int,
+        prior: np.ndarray,
+        fixed_balance: np.ndarray | None,
+        min_accuracy: float | None,
+    ):
+        self.X, self.XT = X, X.T.tocsr()
+        self.weights, self.k, self.prior = weights, k, prior
+        self.m = prior.shape[0]
+        self.fixed_balance = fixed_balance
+        self.n_iter, self.converged = 0, False
+        # Column r of X is a vote of LF r // k for label r % k.
+        self.columns = np.arange(self.m * k)
+        self.column_lf = np.repeat(np.arange(self.m), k)
+        self.column_label = np.tile(np.arange(k), self.m)
+        self.n_votes = self.per_lf(np.asarray(self.XT @ weights))
+        self.floor: np.ndarray | None = None
+        if min_accuracy is not None:
+            coverage = self.n_votes / weights.sum()
+            with np.errstate(divide="ignore"):
+                self.floor = np.minimum(min_accuracy, 1 / (k * coverage))
+        self.dual = np.zeros(self.m)  # Lagrange multipliers, warm-started across E-steps
+
+    def per_lf(self, per_column: np.ndarray) -> np.ndarray:
+        """Sum a per-column quantity over each LF's k columns."""
+        return per_column.reshape(self.m, self.k).sum(axis=1)
+
+    def correct_votes(self, vote_mass: np.ndarray) -> np.ndarray:
+        """Per LF, the (posterior-weighted) number of its votes that match the class."""
+        return self.per_lf(vote_mass[self.columns, self.column_label])
+
+    def majority_vote_start(self) -> np.ndarray:
+        """Soft majority vote: vote shares per row, the class balance (or uniform) if no votes."""
+        k = self.k
+        counts = np.asarray(self.X @ np.tile(np.eye(k), (self.m, 1)))
+        total = counts.sum(axis=1, keepdims=True)
+        start = self.fixed_balance if self.fixed_balance is not None else np.full(k, 1 / k)
+        return np.where(total > 0, counts / np.maximum(total, 1), start)
+
+    def m_step(self, posterior: np.ndarray, vote_mass: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """MAP parameters given posteriors and `vote_mass` = X.T @ (weights * posterior)."""
+        m, k = self.m, self.k
+        class_mass = self.weights @ posterior
+        votes = vote_mass.reshape(m, k, k).transpose(0, 2, 1)  # [lf, true class, vote]
+        counts = np.empty((m, k, k + 1))
+        counts[:, :, 1:] = votes
+        counts[:, :, 0] = np.maximum(class_mass - votes.sum(axis=2), 0)
+        counts += self.prior
+        theta = counts / counts.sum(axis=2, keepdims=True)
+        if self.fixed_balance is not None:
+            return theta, self.fixed_balance
+        return theta, (class_mass + 1) / (class_mass.sum() + k)  # add-one smoothing
+
+    def _posterior(
+        self, log_joint: np.ndarray, dual: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Posterior tilted by the dual variables, its log normaliser, and its vote mass."""
+        if dual.any():
+            tilt = np.zeros((self.m * self.k, self.k))
+            tilt[self.columns, self.column_label] = dual[self.column_lf]
+            log_joint = log_joint + np.asarray(self.X @ tilt)
+        posterior, log_norm = _normalize(log_joint)
+        vote_mass = np.asarray(self.XT @ (posterior * self.weights[:, None]))
+        return posterior, log_norm, vote_mass
+
+    def _project(
+        self, log_joint: np.ndarray, floor: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """KL-project the posterior onto the accuracy floors.
+
+        The projection is p(y | x) * exp(sum of dual[j] over the LFs j that voted y); the duals
+        minimise a convex function whose gradient is (correct votes of LF j) - floor * (votes
+        of LF j). Damped diagonal Newton steps (an LF votes once per row, so the diagonal is
+        exact per row), warm-started from the previous E-step.
+        """
+        target = floor * self.n_votes
+        tolerance = 1e-4 * np.maximum(self.n_votes, 1)
+        dual = self.dual
+        for _ in range(self._MAX_DUAL_STEPS):
+            posterior, log_norm, vote_mass = self._posterior(log_joint, dual)
+            gradient = self.correct_votes(vote_mass) - target
+            violation = np.where(dual > 0, np.abs(gradient), np.maximum(-gradient, 0))
+            if np.all(violation <= tolerance):
+                break
+            spread = posterior * (1 - posterior) * self.weights[:, None]
+            curvature = self.correct_votes(np.asarray(self.XT @ spread))
+            newton = np.maximum(dual - gradient / np.maximum(curvature, 1e-12), 0)
+            dual = 0.5 * (dual + newton)
+        else:
+            posterior, log_norm, vote_mass = self._posterior(log_joint, dual)
+        self.dual = dual
+        return posterior, log_norm, vote_mass
+
+    def e_step(
+        self, theta: np.ndarray, balance: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """Posteriors (projected when constrained), their vote mass, and the objective."""
+        log_joint = _log_joint(self.X, theta, balance, abstain_evidence=True)
+        posterior, log_norm, vote_mass = self._posterior(log_joint, self.dual)
+        penalty = 0.0
+        if self.floor is not None:
+            if self.dual.any() or np.any(self.correct_votes(vote_mass) < self.floor * self.n_votes):
+                posterior, log_norm, vote_mass = self._project(log_joint, self.floor)
+            penalty = float(self.dual @ (self.floor * self.n_votes))
+        objective = self.weights @ log_norm - penalty + float((self.prior * np.log(theta)).sum())
+        if self.fixed_balance is None:
+            objective += float(np.log(balance).sum())
+        return posterior, vote_mass, objective
+
+    def run(
+        self, posterior: np.ndarray, max_iter: int, tol: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """EM from `posterior`, accelerated with SQUAREM, until the objective stops changing.
+
+        EM crawls along flat directions of the likelihood (hundreds of iterations when an LF
+        is nearly constant). SQUAREM (Varadhan & Roland, 2008) takes two EM steps, extrapolates
+        along them, and keeps the extrapolation only if it scores at least as well as the plain
+        second step, so the objective never goes down. `n_iter` counts E-steps.
+        """
+        self.converged = False
+        vote_mass = np.asarray(self.XT @ (posterior * self.weights[:, None]))
+        theta, balance = self.m_step(posterior, vote_mass)
+        posterior, vote_mass, objective = self.e_step(theta, balance)
+        self.n_iter = 1
+        while self.n_iter < max_iter:
+            theta1, balance1 = self.m_step(posterior, vote_mass)
+            posterior1, vote_mass1, _ = self.e_step(theta1, balance1)
+            theta2, balance2 = self.m_step(posterior1, vote_mass1)
+            best = (theta2, balance2, *self.e_step(theta2, balance2))
+            self.n_iter += 2
+            jump = _extrapolate(
+                (theta, balance), (theta1, balance1), (theta2, balance2), self.fixed_balance
+            )
+            if jump is not None and self.n_iter < max_iter:
+                candidate = (*jump, *self.e_step(*jump))
+                self.n_iter += 1
+                if candidate[4] >= best[4]:
+                    best = candidate
+            previous = objective
+            theta, balance, posterior, vote_mass, objective = best
+            if abs(objective - previous) <= tol * abs(objective):
+                self.converged = True
+                break
+        return theta, balance
+
+
+Params = tuple[np.ndarray, np.ndarray]
+
+
+def _extrapolate(
+    start: Params, one: Params, two: Params, fixed_balance: np.ndarray | None
+) -> Params | None:
+    """SQUAREM's step: start - 2a r + a^2 v with r = one - start, v = two - 2 one + start and
+    a = -|r| / |v| (at most -1), mapped back onto probability simplices."""
+    r = [a - b for a, b in zip(one, start, strict=True)]
+    v = [c - 2 * b + a for a, b, c in zip(start, one, two, strict=True)]
+    r_norm = math.sqrt(sum(float((x**2).sum()) for x in r))
+    v_norm = math.sqrt(sum(float((x**2).sum()) for x in v))
+    if v_norm == 0 or r_norm == 0:
+        return None
+    step = min(-r_norm / v_norm, -1.0)
+    theta, balance = (
+        np.clip(s - 2 * step * ri + step**2 * vi, 1e-12, None)
+        for s, ri, vi in zip(start, r, v, strict=True)
+    )
+    theta /= theta.sum(axis=-1, keepdims=True)
+    balance = fixed_balance if fixed_balance is not None else balance / balance.sum()
+    return theta, balance
+
+
+def _class_alignment(theta: np.ndarray, balance: np.ndarray) -> np.ndarray | None:
+    """The class permutation that undoes label switching, or None if classes are aligned.
+
+    EM's likelihood is symmetric under renaming classes; the intended solution is the one where
+    LFs mostly vote the true class. `agreement[y, c]` is how much LFs vote c when the truth is y;
+    if the best one-to-one matching of true classes to voted classes is not the identity, the
+    fit converged to a mirror image.
+    """
+    k = theta.shape[1]
+    agreement = (theta[:, :, 1:] * balance[None, :, None]).sum(axis=0)
+    if np.all(np.argmax(agreement, axis=1) == np.arange(k)):
+        return None
+    from scipy.optimize import linear_sum_assignment
+
+    _, voted = linear_sum_assignment(-agreement)
+    if np.all(voted == np.arange(k)):
+        return None
+    permutation = np.empty(k, dtype=np.int64)
+    permutation[voted] = np.arange(k)  # new class c takes the parameters of old class y
+    return permutation
