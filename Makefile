@@ -41,6 +41,7 @@ ui: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

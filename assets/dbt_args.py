@@ -34,8 +34,17 @@ def vars_args(dbt_vars: Mapping[str, str]) -> list[str]:
     return ["--vars", json.dumps(dict(dbt_vars), sort_keys=True)]
 
 
-def build_args(window: tuple[dt.datetime, dt.datetime] | None = None) -> list[str]:
-    """`dbt build` arguments: for a partition window, or for everything when `window` is None."""
-    if window is None:
-        return ["build"]
-    return ["build", *vars_args(partition_window_vars(*window))]
+def build_args(
+    window: tuple[dt.datetime, dt.datetime] | None = None, *, unit_tests: bool = False
+) -> list[str]:
+    """`dbt build` arguments for a partition window, or for everything when `window` is None.
+
+    dbt unit tests check the SQL logic on fixed inputs, not the data, so (as dbt advises)
+    production runs leave them to development and CI unless `unit_tests` is set.
+    """
+    args = ["build"]
+    if window is not None:
+        args += vars_args(partition_window_vars(*window))
+    if not unit_tests:
+        args += ["--exclude-resource-type", "unit_test"]
+    return args
