@@ -7,9 +7,29 @@ functions that use it, so loading this module stays fast.
 from dagster import Definitions
 
 from assets.ingest import gold_labels, raw_comments
+from assets.label import label_model, lf_summary, lf_votes, weak_labels
+from assets.score import comment_scores
+from assets.train import classifier, training_set
+from assets.transform import dbt_daily_models, dbt_full_models, dbt_resource
+from checks.catalog import sluice_checks
 from resources import build_resources
+from sensors import SENSORS
 
 defs = Definitions(
-    assets=[raw_comments, gold_labels],
-    resources=build_resources(),
+    assets=[
+        raw_comments,
+        gold_labels,
+        dbt_daily_models,
+        dbt_full_models,
+        lf_votes,
+        lf_summary,
+        label_model,
+        weak_labels,
+        training_set,
+        classifier,
+        comment_scores,
+    ],
+    asset_checks=sluice_checks(),
+    resources={**build_resources(), "dbt": dbt_resource()},
+    sensors=SENSORS,
 )

@@ -201,9 +201,27 @@ def _stream_with_metadata(invocation: DbtCliInvocation) -> Iterator[Any]:
     Column lineage stays off: sqlglot cannot resolve the DuckDB list lambdas in the
     feature SQL and would only log tracebacks.
     """
-    yield from (
-        invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
-    )
+    try:
+        yield from (
+            invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
+        )
+    finally:
+        _release_in_process_duckdb()
+
+
+def _release_in_process_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb opened in this process for the row counts.
+
+    DuckDB refuses a second connection to the file from the same process with another
+    configuration, so without this an in-process run (tests, `materialize()`) could not
+    run a Python asset on the warehouse after the dbt step.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    DuckDBConnectionManager.close_all_connections()
+    if env is not None:
+        env.close()
 
 
 @dbt_assets(

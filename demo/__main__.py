@@ -85,7 +85,9 @@ def materialization_waves() -> list[tuple[bool, list[str]]]:
         groups.setdefault((n, graph.get(key).partitions_def is not None), []).append(
             key.to_user_string()
         )
-    return [(daily, keys) for (_, daily), keys in sorted(groups.items())]
+    # Daily groups first within a wave: unpartitioned checks (dbt relationships) may read them.
+    order = sorted(groups, key=lambda group: (group[0], not group[1]))
+    return [(daily, groups[(n, daily)]) for n, daily in order]
 
 
 def materialize(keys: list[str], partition_range: str | None) -> None:
@@ -145,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     for partitioned, keys in materialization_waves():
         materialize(keys, partition_range if partitioned else None)
     print()
-    print(summary(settings.warehouse))
+    print(summary(settings.warehouse, settings.model_store))
     return 0
 
 

@@ -10,23 +10,21 @@ from collections.abc import Callable
 
 import duckdb
 
+from assets.tables import table_exists
+
 SummaryLines = Callable[[duckdb.DuckDBPyConnection], list[str]]
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, table],
-    ).fetchone()
-    return bool(row and row[0])
+    return table_exists(con, f"{schema}.{table}")
 
 
 def ingest_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
     if not _has_table(con, "raw", "comments"):
         return ["ingest: raw.comments does not exist yet"]
-    partitions, kept = con.execute(
+    [(partitions, kept)] = con.execute(
         "SELECT count(DISTINCT partition_date), count(*) FROM raw.comments"
-    ).fetchone()
+    ).fetchall()
     reasons = con.execute(
         "SELECT reason, count(*) FROM raw.comments_quarantine GROUP BY reason ORDER BY 2 DESC, 1"
     ).fetchall()
@@ -44,12 +42,55 @@ def ingest_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
     return lines
 
 
-STAGES: list[SummaryLines] = [ingest_lines]
+def transform_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
+    if not _has_table(con, "main", "comment_features"):
+        return []
+    [(staged, featured, authors)] = con.execute(
+        "SELECT (SELECT count(*) FROM main.stg_comments), "
+        "(SELECT count(*) FROM main.comment_features), "
+        "(SELECT count(*) FROM main.author_activity)"
+    ).fetchall()
+    return [f"transform: {staged} staged, {featured} with features, {authors} authors"]
 
 
-def summary(warehouse_path: str) -> str:
+def model_lines(model_store: str) -> list[str]:
+    """Test metrics of the label model and the classifier, and the champion."""
+    from resources.object_store import open_store
+    from training.registry import ModelRegistry
+
+    registry = ModelRegistry(open_store(model_store))
+    champion = registry.champion()
+    if champion is None:
+        return ["models: no champion yet"]
+    versions = sorted(registry.versions())
+    latest = registry.card(versions[-1])
+    lines = [f"models: champion {champion} ({len(versions)} registered)"]
+    for name, m in latest["metrics"].items():
+        lines.append(
+            f"  test {name}: accuracy {m['accuracy']:.3f}, F1 {m['f1']:.3f} on {m['rows']} rows"
+        )
+    lines.append(f"  model card: {registry.uri(versions[-1], 'card.md')}")
+    return lines
+
+
+def score_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
+    if not _has_table(con, "score", "comment_scores"):
+        return []
+    [(rows, days, spam)] = con.execute(
+        "SELECT count(*), count(DISTINCT partition_date), sum(predicted_label) "
+        "FROM score.comment_scores"
+    ).fetchall()
+    return [f"scores: {rows} comments scored over {days} days ({spam} predicted as class 1)"]
+
+
+STAGES: list[SummaryLines] = [ingest_lines, transform_lines, score_lines]
+
+
+def summary(warehouse_path: str, model_store: str) -> str:
     con = duckdb.connect(warehouse_path, read_only=True)
     try:
-        return "\n".join(line for stage in STAGES for line in stage(con))
+        lines = [line for stage in STAGES for line in stage(con)]
+        lines[-1:-1] = model_lines(model_store)
+        return "\n".join(lines)
     finally:
         con.close()

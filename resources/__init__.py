@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from resources.landing_zone import LandingZoneResource
 from resources.settings import Settings
+from resources.stores import ExportsResource, LandingZoneResource, ModelStoreResource
 from resources.warehouse import WarehouseResource
 
 
@@ -19,5 +19,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
     settings = settings or Settings.from_env()
     return {
         "landing_zone": LandingZoneResource(uri=settings.landing),
+        "model_store": ModelStoreResource(uri=settings.model_store),
+        "exports": ExportsResource(uri=settings.exports),
         "warehouse": WarehouseResource(path=settings.warehouse),
     }

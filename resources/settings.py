@@ -31,6 +31,7 @@ class Settings:
     model_store: str
     exports: str
     policy_file: str
+    training_policy_file: str
     start_date: str
 
     @classmethod
@@ -47,6 +48,9 @@ class Settings:
             exports=_path_or_uri(env.get("SLUICE_EXPORTS", f"{data_dir}/exports")),
             policy_file=_path_or_uri(
                 env.get("SLUICE_POLICY", str(PROJECT_ROOT / "policies" / "ingest.yml"))
+            ),
+            training_policy_file=_path_or_uri(
+                env.get("SLUICE_TRAINING_POLICY", str(PROJECT_ROOT / "policies" / "training.yml"))
             ),
             start_date=start,
         )

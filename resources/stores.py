@@ -1,14 +1,18 @@
-"""The landing zone as a Dagster resource: a local folder or an S3 prefix."""
+"""Object stores as Dagster resources: the landing zone, the model store, the exports.
 
-from __future__ import annotations
+Each is a local folder by default or an S3 prefix (`s3://bucket/prefix`) when its
+setting says so; the code that uses them is the same either way.
+"""
+
+from functools import cache
 
 from dagster import ConfigurableResource
 
 from resources.object_store import ObjectStore, open_store
 
 
-class LandingZoneResource(ConfigurableResource):
-    """Where raw files land. `uri` is a folder or `s3://bucket/prefix` (`SLUICE_LANDING`)."""
+class ObjectStoreResource(ConfigurableResource):
+    """A folder or `s3://bucket/prefix`."""
 
     uri: str
 
@@ -17,8 +21,22 @@ class LandingZoneResource(ConfigurableResource):
         return open_store(self.uri, s3_client=client)
 
 
+class LandingZoneResource(ObjectStoreResource):
+    """Where raw files land (`SLUICE_LANDING`)."""
+
+
+class ModelStoreResource(ObjectStoreResource):
+    """Where models, their hashes and model cards live (`SLUICE_MODEL_STORE`)."""
+
+
+class ExportsResource(ObjectStoreResource):
+    """Where score exports are written as Parquet (`SLUICE_EXPORTS`)."""
+
+
+@cache
 def _s3_client():
-    """A boto3 client through dagster-aws (standard credential chain, `AWS_ENDPOINT_URL`)."""
+    """One boto3 client per process, through dagster-aws (standard credential chain,
+    `AWS_ENDPOINT_URL` honoured); creating one costs a tenth of a second or more."""
     from dagster_aws.s3 import S3Resource  # heavy import, only when S3 is configured
 
     return S3Resource().get_client()

@@ -23,6 +23,9 @@ class WarehouseResource(ConfigurableResource):
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         if not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # Default configuration, as dbt-duckdb's: DuckDB lets one process hold several
+        # connections to a file only when their configurations match, and an in-process run
+        # keeps dbt's adapter connection open (row counts).
         con = duckdb.connect(self.path, read_only=read_only)
         try:
             yield con

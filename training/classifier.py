@@ -65,7 +65,9 @@ def build_pipeline(config: ClassifierConfig, columns: Sequence[str]) -> Any:
     ]  # fmt: skip
     numeric = [c for c in config.numeric_columns if c in columns]
     if numeric:
-        scaled = make_pipeline(FunctionTransformer(_log1p_frame), StandardScaler())
+        scaled = make_pipeline(
+            FunctionTransformer(_log1p_frame, feature_names_out="one-to-one"), StandardScaler()
+        )
         transformers.append(("numeric", scaled, numeric))
     return Pipeline(
         [
@@ -78,11 +80,19 @@ def build_pipeline(config: ClassifierConfig, columns: Sequence[str]) -> Any:
     )
 
 
-def fit_soft(config: ClassifierConfig, X: pd.DataFrame, proba: np.ndarray) -> Any:
-    """Fit on probabilistic labels (rows x classes); returns the fitted Pipeline."""
+def fit_soft(
+    config: ClassifierConfig,
+    X: pd.DataFrame,
+    proba: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+) -> Any:
+    """Fit on probabilistic labels (rows x classes), optionally weighting rows (class
+    balancing); returns the fitted Pipeline."""
     from scipy import sparse
 
     proba = np.asarray(proba, dtype=float)
+    if sample_weight is not None:
+        proba = proba * np.asarray(sample_weight, dtype=float)[:, None]
     if proba.ndim != 2 or proba.shape[0] != len(X):
         raise ValueError(f"proba must be (rows, classes) for {len(X)} rows, got {proba.shape}")
     pipeline = build_pipeline(config, list(X.columns))
