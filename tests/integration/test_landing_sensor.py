@@ -9,7 +9,7 @@ import pytest
 
 from assets.ingest import raw_comments
 from assets.partitions import daily_partitions
-from resources.landing_zone import LandingZoneResource
+from resources.stores import LandingZoneResource
 from resources.warehouse import WarehouseResource
 from sensors.landing_zone import landing_zone_sensor
 

@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from resources.landing_zone import LandingZoneResource
+from resources.stores import LandingZoneResource
 from resources.object_store import LocalObjectStore, S3ObjectStore
 
 

@@ -15,7 +15,7 @@ from ingest.day import LandingFile, ingest_day, landing_days_for
 from ingest.landing import COMMENTS_PREFIX, parse_landing_key
 from ingest.policy import Policy
 from ingest.raw_tables import replace_partition
-from resources.landing_zone import LandingZoneResource
+from resources.stores import LandingZoneResource
 from resources.object_store import LocalObjectStore
 from resources.settings import PROJECT_ROOT
 from resources.warehouse import WarehouseResource
