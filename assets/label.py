@@ -31,7 +31,7 @@ from training.votes import align_gold, votes_to_matrix
 OWNERS = ["team:ml"]
 LF_CODE = source_hash("labeling_functions", "weak_supervision", "assets/label.py")
 FEATURES = AssetKey("comment_features")
-LABEL_MODEL_PREFIX = "models/label_model"
+LABEL_MODEL_PREFIX = "label_model"
 
 
 def task() -> tuple:

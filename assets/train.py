@@ -204,7 +204,7 @@ def classifier(
     decision = registry.offer(version, policy.champion_tolerance)
     card = {**registry.card(version), "promotion": vars(decision)}
     page = card_markdown(card, list(figures)).encode()
-    registry.store.put_bytes(f"models/classifier/{version}/card.md", page)
+    registry.store.put_bytes(f"{registry.root}/{version}/card.md", page)
     context.log.info(f"classifier {version}: {decision.reason}")
 
     store = registry.store

@@ -1,12 +1,12 @@
 """A model registry on an object store: versioned artifacts, hashes, champion/challenger.
 
-Layout below the store's root:
+Layout below the model store's root (`data/models` by default):
 
-    models/<name>/<version>/model.pkl        the artifact (a pickled scikit-learn Pipeline)
-    models/<name>/<version>/model.sha256     its SHA-256, written with it
-    models/<name>/<version>/card.json        the model card (metrics, lineage, versions)
-    models/<name>/<version>/card.md          the same card for people, with its plots
-    models/<name>/registry.json              champion, and every promotion decision
+    <name>/<version>/model.pkl        the artifact (a pickled scikit-learn Pipeline)
+    <name>/<version>/model.sha256     its SHA-256, written with it
+    <name>/<version>/card.json        the model card (metrics, lineage, versions)
+    <name>/<version>/card.md          the same card for people, with its plots
+    <name>/registry.json              champion, and every promotion decision
 
 An artifact is only unpickled after its bytes match the SHA-256 recorded in the
 registry when it was registered: a tampered or truncated file is refused first.
@@ -50,7 +50,7 @@ class ModelRegistry:
     def __init__(self, store: ObjectStore, name: str = "classifier") -> None:
         self.store = store
         self.name = name
-        self.root = f"models/{name}"
+        self.root = name
 
     # -- state --------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:

@@ -97,11 +97,11 @@ def test_model_card_plots_and_lineage(pipeline):
     assert lineage["lf_versions"] and lineage["dbt_code_versions"]["comment_features"]
     for plot in ("precision_recall.png", "calibration.png", "confusion_matrix.png",
                  "top_terms.png", "labeling_functions.png"):  # fmt: skip
-        data = registry.store.get_bytes(f"models/classifier/{champion}/{plot}")
+        data = registry.store.get_bytes(f"classifier/{champion}/{plot}")
         assert data.startswith(b"\x89PNG")
     assert (
         "## Test metrics"
-        in registry.store.get_bytes(f"models/classifier/{champion}/card.md").decode()
+        in registry.store.get_bytes(f"classifier/{champion}/card.md").decode()
     )
 
 
@@ -152,6 +152,6 @@ def test_model_store_over_s3(s3_bucket):
     registry.register("v1", pickle.dumps({"ok": True}), {"metrics": {"classifier": {"f1": 0.9}}})
     assert registry.offer("v1", tolerance=0.0).promoted
     assert registry.load_champion() == ("v1", {"ok": True})
-    registry.store.put_bytes("models/classifier/v1/model.pkl", pickle.dumps({"ok": False}))
+    registry.store.put_bytes("classifier/v1/model.pkl", pickle.dumps({"ok": False}))
     with pytest.raises(TamperedArtifactError):
         registry.load("v1")

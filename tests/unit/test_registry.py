@@ -22,14 +22,14 @@ def test_register_and_load_round_trip(registry):
     digest = registry.register("v1", pickle.dumps({"weights": [1, 2]}), card(0.9))
     assert registry.load("v1") == {"weights": [1, 2]}
     assert registry.card("v1")["artifact_sha256"] == digest
-    assert registry.store.get_bytes("models/classifier/v1/model.sha256").decode().startswith(digest)
+    assert registry.store.get_bytes("classifier/v1/model.sha256").decode().startswith(digest)
 
 
 def test_tampered_artifact_is_refused_before_unpickling(registry):
     registry.register("v1", pickle.dumps("good"), card(0.9))
     # A payload that would run code if it were ever unpickled.
     evil = b"cos\nsystem\n(S'echo pwned'\ntR."
-    registry.store.put_bytes("models/classifier/v1/model.pkl", evil)
+    registry.store.put_bytes("classifier/v1/model.pkl", evil)
     with pytest.raises(TamperedArtifactError, match="refusing to load"):
         registry.load("v1")
 
