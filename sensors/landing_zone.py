@@ -7,6 +7,7 @@ landing-zone resource (local folder or S3 alike), reads from the instance what
 """
 
 import datetime as dt
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -27,8 +28,8 @@ from dagster import (
 
 from assets.partitions import daily_partitions
 from ingest.policy import Policy
-from resources.landing_zone import LandingZoneResource
 from resources.settings import Settings
+from resources.stores import LandingZoneResource
 from sensors.landing_scan import DayRun, FileId, Ingested, ScanCursor, pending_runs, scan_landing
 
 RAW_COMMENTS = AssetKey("raw_comments")
@@ -40,6 +41,8 @@ DAILY_FROM_RAW = AssetSelection.assets(RAW_COMMENTS).downstream() & AssetSelecti
     'partitions:"time"'
 )
 
+# How often the sensors tick; tests and demos may shorten it.
+SENSOR_INTERVAL_SECONDS = int(os.environ.get("SLUICE_SENSOR_INTERVAL_SECONDS", "30"))
 _PAGE = 1000
 _SHOWN_PROBLEMS = 10
 
@@ -107,7 +110,7 @@ def _run_request(run: DayRun) -> RunRequest:
 @sensor(
     name="landing_zone_sensor",
     asset_selection=DAILY_FROM_RAW,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=DefaultSensorStatus.RUNNING,
     description=(
         "Watches the landing zone (local folder or S3) for new or replaced files under "

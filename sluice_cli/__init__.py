@@ -1,0 +1,1 @@
+"""Operator commands for a running Sluice instance: `python -m sluice_cli.<command>`."""

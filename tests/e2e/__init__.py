@@ -1,0 +1,1 @@
+"""End-to-end tests: `dagster dev` (webserver and daemon) on a prepared instance."""

@@ -1,0 +1,201 @@
+"""A prepared Sluice instance served by `dagster dev` on a free localhost port, and Chromium.
+
+The instance is prepared the way `make demo` leaves it (every asset materialized for a
+small synthetic stream, a champion registered) but in-process, which is several times
+faster than one `dagster asset materialize` process per wave; then `dagster dev` serves
+it with the daemon, so its sensors run as they do under `make ui`.
+"""
+
+import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from resources.settings import PROJECT_ROOT
+from sluice_cli.backfill import BackfillError, graphql
+from tests.conftest import free_port
+
+PREP_START = dt.date(2024, 3, 1)
+PREP_DAYS = 3
+NEW_DAY = PREP_START + dt.timedelta(days=PREP_DAYS)
+ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
+STARTUP_TIMEOUT = 180
+SENSOR_INTERVAL = "5"
+
+LOCATIONS = """
+query SluiceLocations {
+  workspaceOrError {
+    __typename
+    ... on Workspace {
+      locationEntries {
+        name loadStatus
+        locationOrLoadError { __typename ... on PythonError { message } }
+      }
+    }
+  }
+}
+"""
+
+
+@dataclass(frozen=True)
+class Served:
+    """A running `dagster dev`: its URL, environment, instance folder and data folder."""
+
+    url: str
+    env: dict[str, str]
+    home: Path
+    data: Path
+
+
+def _policy_for_one_day(root: Path) -> Path:
+    """The repo's ingest policy with late_arrival_days 0: a new file then calls for its own
+    day only, one run to wait for instead of three (the days a late record may belong to)."""
+    policy = yaml.safe_load((PROJECT_ROOT / "policies" / "ingest.yml").read_text())
+    policy["partitioning"]["late_arrival_days"] = 0
+    path = root / "ingest.yml"
+    path.write_text(yaml.safe_dump(policy))
+    return path
+
+
+def _prepare(env: dict[str, str]) -> None:
+    """Land PREP_DAYS synthetic days and materialize every asset for them, champion included,
+    in the waves of `make demo`, recorded in the instance under env's DAGSTER_HOME."""
+    import dagster as dg
+
+    from assets.transform import dbt_resource
+    from definitions import defs
+    from demo.__main__ import materialization_waves
+    from demo.synthetic import generate
+    from resources import build_resources
+    from resources.object_store import LocalObjectStore
+    from resources.settings import Settings
+
+    patch = pytest.MonkeyPatch()
+    try:
+        for key, value in env.items():
+            if key.startswith(("SLUICE_", "DAGSTER_")):
+                patch.setenv(key, value)
+        settings = Settings.from_env()
+        generate(LocalObjectStore(settings.landing), start=PREP_START, days=PREP_DAYS,
+                 per_day=80, seed=5, label_share=0.4)  # fmt: skip
+        resources = {**build_resources(settings), "dbt": dbt_resource()}
+        last = PREP_START + dt.timedelta(days=PREP_DAYS - 1)
+        days = {"dagster/asset_partition_range_start": str(PREP_START),
+                "dagster/asset_partition_range_end": str(last)}  # fmt: skip
+        with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+            for daily, keys in materialization_waves():
+                result = dg.materialize(
+                    list(defs.assets),
+                    selection=[dg.AssetKey.from_user_string(k) for k in keys],
+                    resources=resources,
+                    instance=instance,
+                    tags=days if daily else {},
+                    raise_on_error=False,
+                )
+                assert result.success, f"preparing the instance: the wave {keys} failed"
+    finally:
+        patch.undo()
+
+
+def _wait_until_loaded(url: str, process: subprocess.Popen, log: Path) -> None:
+    """Until the code location is loaded; fails with the log when it cannot load."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"dagster dev exited ({process.returncode}):\n{log.read_text()[-5000:]}")
+        try:
+            workspace = graphql(url, LOCATIONS)["workspaceOrError"]
+        except BackfillError:
+            time.sleep(1)
+            continue
+        entries = workspace.get("locationEntries") or []
+        if entries and all(e["loadStatus"] == "LOADED" for e in entries):
+            errors = [e["locationOrLoadError"] for e in entries]
+            failed = [e.get("message", "") for e in errors if e["__typename"] == "PythonError"]
+            assert not failed, f"the code location failed to load: {failed}"
+            return
+        time.sleep(1)
+    pytest.fail(f"dagster dev did not load within {STARTUP_TIMEOUT}s:\n{log.read_text()[-5000:]}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Terminate the whole process group (webserver, daemon, code server, run workers),
+    then kill whatever of it outlived the grace period."""
+    for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture(scope="session")
+def sluice_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    root = tmp_path_factory.mktemp("e2e")
+    home, data = root / "dagster_home", root / "data"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLUICE_", "DAGSTER_"))}
+    env.update(
+        DAGSTER_HOME=str(home),
+        SLUICE_DATA_DIR=str(data),
+        SLUICE_POLICY=str(_policy_for_one_day(root)),
+        SLUICE_SENSOR_INTERVAL_SECONDS=SENSOR_INTERVAL,
+    )
+    _prepare(env)
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = ARTIFACTS / "dagster_dev.log"
+    dagster = Path(sys.executable).with_name("dagster")  # as `make ui` runs it
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            _wait_until_loaded(url, process, log)
+            yield Served(url=url, env=env, home=home, data=data)
+        finally:
+            _stop(process)
+
+
+def _find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium: found, or installed with apt-get when running as root."""
+    path = _find_chromium()
+    if path is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        apt_env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for command in (
+            ["apt-get", "update", "-q"],
+            ["apt-get", "install", "-y", "-q", "chromium"],
+        ):
+            try:
+                subprocess.run(command, env=apt_env, capture_output=True, timeout=600, check=True)
+            except (subprocess.SubprocessError, OSError):
+                break
+        path = _find_chromium()
+    if path is None:
+        pytest.skip("Chromium is not installed and cannot be installed here (needs root and apt)")
+    return path
