@@ -4,7 +4,7 @@ Everything heavy (Great Expectations, scikit-learn) is imported inside the
 functions that use it, so loading this module stays fast.
 """
 
-from dagster import Definitions
+from dagster import Definitions, in_process_executor
 
 from assets.ingest import gold_labels, raw_comments
 from assets.label import label_model, lf_summary, lf_votes, weak_labels
@@ -32,4 +32,7 @@ defs = Definitions(
     asset_checks=sluice_checks(),
     resources={**build_resources(), "dbt": dbt_resource()},
     sensors=SENSORS,
+    # Steps run in the run's own process: warehouse steps are serialized by the DuckDB pool
+    # anyway, and a process per step costs seconds of start-up each (see README, Backfills).
+    executor=in_process_executor,
 )

@@ -24,6 +24,7 @@ from dagster import (
 
 from assets.partitions import daily_partitions
 from assets.versioning import source_hash
+from checks.freshness import freshness_policy
 from ingest.day import IngestResult, LandingFile, ingest_day, landing_days_for, lookback_window
 from ingest.gold_labels import parse_gold_files
 from ingest.landing import LABELS_PREFIX, comments_prefix
@@ -34,9 +35,9 @@ from ingest.raw_tables import (
     replace_gold_labels,
     replace_partition,
 )
-from resources.landing_zone import LandingZoneResource
 from resources.object_store import ObjectStore
 from resources.settings import Settings
+from resources.stores import LandingZoneResource
 from resources.warehouse import WAREHOUSE_POOL, WarehouseResource
 
 OWNERS = ["team:data-platform"]
@@ -92,6 +93,7 @@ class _FolderCache:
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
     code_version=source_hash("ingest", "assets/ingest.py", "policies/ingest.yml"),
+    freshness_policy=freshness_policy("raw_comments"),
     description=(
         "Comments of one day from the landing zone, filtered and deduplicated by "
         "policies/ingest.yml. Kept rows go to raw.comments, every rejected record to "

@@ -1,17 +1,40 @@
 """Spam vs ham for short user comments: the default task's labeling functions.
 
-Each LF encodes one heuristic a moderator would state; none is expected to be
-right everywhere, which is what the label model is for. They read the columns of
-`comment_features` (clean `text` plus counts). None uses whether a comment has a
-date: in the reference data that alone gives the label away.
+Each LF encodes one heuristic a moderator would state; none is expected to be right
+everywhere, which is what the label model is for. They read the columns of
+`comment_features` (clean `text` plus counts). None uses whether a comment has a date: in
+the reference data that alone gives the label away.
+
+Spam LFs are precise and narrow (each catches one kind of promotion); ham LFs are broad,
+and the widest, `no_promotion`, votes ham on comments that show none of the promotion cues,
+so that almost every comment gets at least one vote. Declarative LFs run as SQL inside the
+warehouse; the Python LFs combine a text cue with a condition (a cue and the absence of
+another, or two counts), which one declarative LF cannot express. Their text cues are
+portable patterns (`weak_supervision.regex`) matched with RE2 over whole Arrow columns, like
+the SQL LFs, and with the same matches as Python's `re` on the same pattern tree.
+
+A Python LF's version hashes its own source only: when editing a cue constant below
+(`PROMOTION`, `EMOTION`), also touch the source of the LFs that use it so that their version
+changes with their votes.
 """
 
+import functools
 import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from weak_supervision import KeywordLF, LabelingFunction, RegexLF, ThresholdLF, labeling_function
+from weak_supervision import (
+    ABSTAIN,
+    KeywordLF,
+    LabelingFunction,
+    RegexLF,
+    ThresholdLF,
+    labeling_function,
+    regex,
+)
 
 CLASSES = ("ham", "spam")
 HAM, SPAM = 0, 1
@@ -23,28 +46,81 @@ def describe(doc: str, lf: LabelingFunction) -> LabelingFunction:
     return lf
 
 
+@functools.cache
+def cue(pattern: str) -> regex.Node:
+    """A Python LF's text cue as a case-insensitive portable pattern tree.
+
+    Built on first use, not at import: case folding needs Unicode tables that take a few
+    hundred milliseconds to compute, which must not slow down loading the code location.
+    """
+    return regex.parse(pattern, ignore_case=True)
+
+
+def contains(texts: pd.Series, pattern: str) -> np.ndarray:
+    """Whether each text contains the cue `pattern` (NULL: no), with RE2 over the column."""
+    arrow = pa.array(texts, type=pa.string(), from_pandas=True)
+    found = pc.match_substring_regex(arrow, regex.render(cue(pattern), "re2"))
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+
+
+def counts(batch: pd.DataFrame, column: str) -> np.ndarray:
+    """A count column as floats, NULL as 0."""
+    return batch[column].to_numpy(dtype=np.float64, na_value=0.0)
+
+
+# Links, calls to action and one's own content: what a comment that promotes something says.
+PROMOTION = (
+    r"http|www|\.com|subscri|channel|check\s*(it |this |me |my )?out|\bcheck my\b|please|plz"
+    r"|follow me|\bmy (new |latest |first )?(video|music|song|page|rap|track)"
+)
+# Love, hate, laughter, swearing: a viewer reacting to what they watched.
+EMOTION = (
+    r"\b(love|loved|hate|lol|haha\w*|lmao|xd|funny|sucks?|shit|fuck\w*|miss|cry|omg|wow)\b"
+    r"|<3|\x{2665}|:\)|:d\b"
+)
+
+# ----------------------------------------------------------------------------- spam
+
 has_link = describe(
     "Links are how spam gets clicks; people reacting to a video rarely post one.",
     ThresholdLF("has_link", column="url_count", op=">", value=0, label=SPAM),
 )
 
+bare_domain = describe(
+    "A domain name written out ('site. com') is a link that dodges link filters.",
+    RegexLF(
+        "bare_domain",
+        r"[a-z0-9]\s?\.\s?(com|net|org|info|biz|ly|tk|me|co)\b",
+        label=SPAM,
+        flags=re.IGNORECASE,
+    ),
+)
+
 asks_to_subscribe = describe(
-    "Asking for subscribers is self-promotion.",
-    KeywordLF(
-        "asks_to_subscribe", ["subscribe", "subscribers", "subs", "sub4sub", "sub"], label=SPAM
+    "Asking for subscribers (in any spelling) is self-promotion.",
+    RegexLF(
+        "asks_to_subscribe",
+        r"subscri|suscri|sucscri|sub4sub|\bsubs?\b",
+        label=SPAM,
+        flags=re.IGNORECASE,
     ),
 )
 
 check_out = describe(
-    "'Check out my ...' is the classic spam opener.",
-    RegexLF("check_out", r"check\s*(it\s*)?out|checkout", label=SPAM, flags=re.IGNORECASE),
+    "'Check out my ...' / 'take a look' is the classic spam opener.",
+    RegexLF(
+        "check_out",
+        r"check\s*(it\s*|me\s*|this\s*)?out|checkout|\bcheck (my|me)\b|\btake a look\b",
+        label=SPAM,
+        flags=re.IGNORECASE,
+    ),
 )
 
 my_channel = describe(
-    "Pointing at one's own channel or content is promotion.",
+    "Pointing at a channel, or at one's own page, videos or music, is promotion.",
     RegexLF(
         "my_channel",
-        r"\bmy\s+(channel|page|video|music|song|playlist|vids?)\b",
+        r"\bchannel\b|\bmy\s+(\w+\s+)?(page|videos?|vids?|music|songs?|playlist|raps?|band|covers?)\b",
         label=SPAM,
         flags=re.IGNORECASE,
     ),
@@ -52,7 +128,7 @@ my_channel = describe(
 
 please_plea = describe(
     "Begging for views, likes or follows.",
-    KeywordLF("please_plea", ["please", "plz", "pls", "plzz"], label=SPAM),
+    RegexLF("please_plea", r"\b(please|plz|pls|plzz)\b", label=SPAM, flags=re.IGNORECASE),
 )
 
 money_and_free = describe(
@@ -80,7 +156,7 @@ money_and_free = describe(
 )
 
 social_follow = describe(
-    "Requests to follow or visit elsewhere.",
+    "Requests to follow, add or visit elsewhere, and like-for-like trades.",
     KeywordLF(
         "social_follow",
         [
@@ -92,16 +168,52 @@ social_follow = describe(
             "twitter",
             "share this",
             "visit",
+            "follow 4",
+            "like 4 like",
+            "f4f",
+            "l4l",
         ],
         label=SPAM,
         whole_word=False,
     ),
 )
 
-short_comment = describe(
-    "Spam needs words to sell something; very short comments are reactions.",
-    ThresholdLF("short_comment", column="word_count", op="<", value=5, label=HAM),
+like_bait = describe(
+    "'Like this comment if ...' farms likes to push the comment up.",
+    RegexLF(
+        "like_bait",
+        r"\b(like|thumbs? up)\b.{0,15}\bcomment\b|\bthumbs? up if\b|\blike if\b",
+        label=SPAM,
+        flags=re.IGNORECASE,
+    ),
 )
+
+repeated_text = describe(
+    "The same text posted before (by anyone) is copy-paste spam.",
+    ThresholdLF("repeated_text", column="text_prior_count", op=">", value=0, label=SPAM),
+)
+
+repeat_author = describe(
+    "Authors who keep commenting on the videos are working the comment section.",
+    ThresholdLF("repeat_author", column="author_prior_comments", op=">", value=0, label=SPAM),
+)
+
+long_comment = describe(
+    "Reactions are short; a comment of more than 200 characters is usually a pitch.",
+    ThresholdLF("long_comment", column="char_count", op=">", value=200, label=SPAM),
+)
+
+self_pitch = describe(
+    "Introducing oneself or one's group ('I make', 'we are', 'my name is') sells something.",
+    RegexLF(
+        "self_pitch",
+        r"\b(i make|i am a|i'm a|we are|our|my name is)\b",
+        label=SPAM,
+        flags=re.IGNORECASE,
+    ),
+)
+
+# ----------------------------------------------------------------------------- ham
 
 song_praise = describe(
     "Praise for the song or the video is what genuine viewers write.",
@@ -118,7 +230,8 @@ views_talk = describe(
     "Talk about the view count or the year is typical of genuine viewers.",
     RegexLF(
         "views_talk",
-        r"\b(billion|million)\b|\bviews?\b.{0,20}\b(20\d\d|year)\b",
+        r"\b(billion|million)\b|\bviews?\b.{0,20}\b(20\d\d|year)\b"
+        r"|\b(check|see|checking) (the|how many) views?\b|\bview count\b",
         label=HAM,
         flags=re.IGNORECASE,
     ),
@@ -126,38 +239,45 @@ views_talk = describe(
 
 
 @labeling_function
-def shouting(batch: pd.DataFrame) -> np.ndarray:
-    """Long comments written mostly in capitals are attention-seeking."""
-    loud = (batch["uppercase_ratio"].fillna(0) > 0.6) & (batch["char_count"].fillna(0) >= 20)
-    return np.where(loud, SPAM, -1)
+def short_comment(batch: pd.DataFrame) -> np.ndarray:
+    """Spam needs words (or a link) to sell something; a short comment without a link is a
+    reaction."""
+    short = (counts(batch, "word_count") < 5) & (counts(batch, "url_count") == 0)
+    return np.where(short, HAM, ABSTAIN)
 
 
 @labeling_function
-def repeated_text(batch: pd.DataFrame) -> np.ndarray:
-    """The same text posted before (by anyone) is copy-paste spam."""
-    return np.where(batch["text_prior_count"].fillna(0) > 0, SPAM, -1)
+def no_promotion(batch: pd.DataFrame) -> np.ndarray:
+    """No link and none of the PROMOTION cues: a remark about the video, not an ad."""
+    quiet = ~contains(batch["text"], PROMOTION) & (counts(batch, "url_count") == 0)
+    return np.where(quiet, HAM, ABSTAIN)
 
 
 @labeling_function
-def long_and_first_person(batch: pd.DataFrame) -> np.ndarray:
-    """Long first-person pitches ('I make', 'we are', 'our') sell something."""
-    text = batch["text"].fillna("").str.lower()
-    pitch = text.str.contains(r"\b(?:i make|i am a|i'm a|we are|our|my name is)\b", regex=True)
-    return np.where(pitch & (batch["word_count"].fillna(0) >= 12), SPAM, -1)
+def emotional_reaction(batch: pd.DataFrame) -> np.ndarray:
+    """Love, hate, laughter or swearing (EMOTION) with no PROMOTION cue: a viewer reacting."""
+    text = batch["text"]
+    reacting = contains(text, EMOTION) & ~contains(text, PROMOTION)
+    return np.where(reacting, HAM, ABSTAIN)
 
 
 LFS = [
     has_link,
+    bare_domain,
     asks_to_subscribe,
     check_out,
     my_channel,
     please_plea,
     money_and_free,
     social_follow,
-    short_comment,
+    like_bait,
+    repeated_text,
+    repeat_author,
+    long_comment,
+    self_pitch,
     song_praise,
     views_talk,
-    shouting,
-    repeated_text,
-    long_and_first_person,
+    short_comment,
+    no_promotion,
+    emotional_reaction,
 ]

@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 TEXT_COLUMN = "text"
-# Generic comment_features columns; counts are log-scaled, ratios used as they are.
+# Generic comment_features columns a config may add (counts log-scaled, then standardised).
+# Off by default: on the YouTube reference split they lowered both the cross-validated and
+# the held-out (`valid`) accuracy, the character n-grams already seeing links and shouting.
 NUMERIC_COLUMNS: tuple[str, ...] = (
     "char_count",
     "word_count",
@@ -33,14 +35,18 @@ NUMERIC_COLUMNS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class ClassifierConfig:
-    """Hyper-parameters, recorded in the model card."""
+    """Hyper-parameters, recorded in the model card.
+
+    Defaults chosen on the YouTube reference split by 5-fold cross-validation on the training
+    pool (trained on weak labels, scored on gold) and on the `valid` rows, never on `test`.
+    """
 
     seed: int = 0
     C: float = 10.0
     word_ngrams: tuple[int, int] = (1, 2)
-    char_ngrams: tuple[int, int] = (2, 5)
+    char_ngrams: tuple[int, int] = (1, 5)
     min_df: int = 1
-    numeric_columns: tuple[str, ...] = NUMERIC_COLUMNS
+    numeric_columns: tuple[str, ...] = ()
     max_iter: int = 5000
     min_label_weight: float = 1e-3
 
@@ -50,7 +56,11 @@ def _log1p_frame(frame: pd.DataFrame) -> np.ndarray:
 
 
 def build_pipeline(config: ClassifierConfig, columns: Sequence[str]) -> Any:
-    """TF-IDF on words and characters, scaled numeric features, logistic regression."""
+    """TF-IDF on words and on characters, optional scaled numeric columns, logistic regression.
+
+    Character n-grams run across word boundaries ("char", not "char_wb") so that they see
+    URLs, spacing tricks ("sub 4 sub") and punctuation runs as units.
+    """
     from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -60,7 +70,7 @@ def build_pipeline(config: ClassifierConfig, columns: Sequence[str]) -> Any:
     transformers: list[tuple[str, Any, Any]] = [
         ("words", TfidfVectorizer(ngram_range=config.word_ngrams, min_df=config.min_df,
                                   sublinear_tf=True, lowercase=True), TEXT_COLUMN),
-        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=config.char_ngrams,
+        ("chars", TfidfVectorizer(analyzer="char", ngram_range=config.char_ngrams,
                                   min_df=config.min_df, sublinear_tf=True), TEXT_COLUMN),
     ]  # fmt: skip
     numeric = [c for c in config.numeric_columns if c in columns]

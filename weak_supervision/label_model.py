@@ -2,17 +2,26 @@
 
 `LabelModel` is a Dawid-Skene model. Each LF j has, for each true class y, a distribution over
 its k+1 outcomes (abstain or a label): theta[j, y, o] = P(vote_j = o | y); LFs are
-conditionally independent given y, and y ~ class_balance. Abstaining is an outcome, so an LF
-that fires mostly on one class (a typical keyword LF) is informative through its coverage too,
-and a row where nothing fired still leans towards the classes the LFs tend to miss.
+conditionally independent given y, and y ~ class_balance. Because abstaining is an outcome, a
+one-sided keyword LF is scored by how much more often it fires on its class than on the others
+(P(fires | spam) / P(fires | ham)), which is the information such an LF actually carries.
+
+What counts as evidence about a row. Real LFs are far from independent in when they stay
+silent: spam comes in kinds, and the LFs written for one kind all abstain together on the
+others. Counting each of those silences as independent evidence makes EM model one kind of spam
+against everything else and declare the other kinds' LFs wrong (on the YouTube task, a link-only
+spam comment scored as ham). So by default (`abstain_evidence=False`) a row's posterior, in EM
+and in predictions, uses only the votes cast on it, each weighted by its fitted class-conditional
+probability, while abstains still shape those probabilities through the M-step (Snorkel scores
+rows the same way). `abstain_evidence=True` gives the full Dawid-Skene posterior instead.
 
 Fitting is MAP-EM with posterior regularisation. Dirichlet pseudo-counts (centred on
 `prior_accuracy` at the LF's observed coverage) keep probabilities away from 0 and 1; majority
-vote is the starting point. Real LFs violate conditional independence (spam comes in kinds that
-different LFs catch), and plain maximum likelihood then tends to model one kind against
-everything else, declaring the other kinds' LFs wrong. So each E-step projects the posteriors
-(the KL projection, solved in its small convex dual) onto "LF j's votes are right at least
-`min_accuracy` of the time" — the assumption an LF's author makes — capped at
+vote is the starting point. Gold dev rows, when their votes are given (`L_dev`), join EM as
+labelled rows with their posterior fixed to the gold class (semi-supervised EM), which anchors
+the LF accuracies where the unlabelled votes alone are ambiguous. Each E-step projects the
+posteriors (the KL projection, solved in its small convex dual) onto "LF j's votes are right at
+least `min_accuracy` of the time" -- the assumption an LF's author makes -- capped at
 1/(k * coverage) so that near-constant LFs stay feasible. SQUAREM extrapolation speeds EM up
 along flat directions, and a final check undoes label switching. Duplicate vote patterns are
 collapsed, and both EM steps are sparse products over non-abstain votes, so a million rows
@@ -26,7 +35,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -130,15 +139,15 @@ def _unique_rows(L: np.ndarray, cardinality: int) -> tuple[np.ndarray, np.ndarra
 class LabelModel(_Model):
     """Dawid-Skene label model fitted by regularised MAP-EM (see the module docstring).
 
-    With `abstain_evidence=True` (the default) which LFs abstained on a row counts as evidence
-    when at least one LF voted; with `False`, predictions use only the votes (abstains still
-    shape the fitted parameters). A row where every LF abstains gets the class balance.
+    With `abstain_evidence=False` (the default) a row's posterior uses only the votes cast on it;
+    with `True`, which LFs abstained counts as evidence too. Both EM and predictions follow the
+    setting. A row where every LF abstains gets the class balance.
 
     Fitted attributes: `cond_probs_` (m, k, k+1) with P(vote = v | y) at index v + 1 (index 0
     is abstain), `class_balance_` (k,), `n_iter_` (E-steps run), `converged_`.
     """
 
-    def __init__(self, cardinality: int = 2, *, abstain_evidence: bool = True):
+    def __init__(self, cardinality: int = 2, *, abstain_evidence: bool = False):
         self.cardinality = _check_cardinality(cardinality)
         self.abstain_evidence = abstain_evidence
         self.cond_probs_: np.ndarray | None = None
@@ -155,6 +164,8 @@ class LabelModel(_Model):
         Y_dev: Any = None,
         seed: int = 0,
         *,
+        L_dev: Any = None,
+        dev_weight: float = 1.0,
         max_iter: int = 500,
         tol: float = 1e-7,
         prior_accuracy: float = 0.7,
@@ -166,11 +177,13 @@ class LabelModel(_Model):
 
         Class balance: `class_balance` if given (fixed); else the smoothed class frequencies of
         `Y_dev`, gold labels of a dev sample that need not be rows of L (fixed); else learned
-        by EM. `prior_accuracy` / `prior_strength` set the Dirichlet prior (pseudo-votes per LF
-        and class); `min_accuracy` is the accuracy floor of each LF's votes (None: plain
-        MAP-EM). With `max_rows`, EM runs on a random sample of that many rows drawn with
-        `seed`; otherwise the fit is deterministic and `seed` is unused. EM stops when the
-        objective changes by less than `tol` (relative) or after `max_iter` E-steps.
+        by EM. With `L_dev` (the dev rows' votes, aligned with `Y_dev`), the dev rows also join
+        EM as labelled rows, each counting `dev_weight` times. `prior_accuracy` /
+        `prior_strength` set the Dirichlet prior (pseudo-votes per LF and class); `min_accuracy`
+        is the accuracy floor of each LF's votes (None: plain MAP-EM). With `max_rows`, EM runs
+        on a random sample of that many rows drawn with `seed`; otherwise the fit is
+        deterministic and `seed` is unused. EM stops when the objective changes by less than
+        `tol` (relative) or after `max_iter` E-steps.
         """
         k = self.cardinality
         L = check_label_matrix(L, k)
@@ -181,13 +194,14 @@ class LabelModel(_Model):
         if min_accuracy is not None and not 1 / k < min_accuracy < 1:
             raise ValueError("min_accuracy must be None or between 1/k and 1")
         fixed_balance = self._resolve_class_balance(class_balance, Y_dev)
+        labelled = self._labelled_rows(L_dev, Y_dev, L.shape[1], dev_weight)
         if max_rows is not None and L.shape[0] > max_rows:
             rng = np.random.default_rng(seed)
             L = L[np.sort(rng.choice(L.shape[0], size=max_rows, replace=False))]
         patterns, weights = _unique_rows(L, k)
         X = vote_design(patterns, k)
         prior = _dirichlet_prior(X, weights, patterns.shape[1], k, prior_accuracy, prior_strength)
-        em = _EM(X, weights, k, prior, fixed_balance, min_accuracy)
+        em = _EM(X, weights, k, prior, fixed_balance, min_accuracy, self.abstain_evidence, labelled)
         theta, balance = em.run(em.majority_vote_start(), max_iter, tol)
         permutation = _class_alignment(theta, balance)
         if permutation is not None:
@@ -197,6 +211,26 @@ class LabelModel(_Model):
         self.cond_probs_, self.class_balance_ = theta, balance
         self.n_iter_, self.converged_ = em.n_iter, em.converged
         return self
+
+    def _labelled_rows(self, L_dev: Any, Y_dev: Any, n_lfs: int, weight: float) -> _Labelled | None:
+        """The dev rows' vote design and one-hot gold, weighted, for semi-supervised EM."""
+        if L_dev is None:
+            return None
+        if Y_dev is None:
+            raise ValueError("L_dev needs Y_dev, the gold labels of its rows")
+        if not weight > 0:
+            raise ValueError("dev_weight must be positive")
+        k = self.cardinality
+        L_dev = check_label_matrix(L_dev, k, n_lfs)
+        gold = np.asarray(Y_dev).reshape(-1)
+        if gold.shape[0] != L_dev.shape[0]:
+            raise ValueError(f"L_dev has {L_dev.shape[0]} rows but Y_dev has {gold.shape[0]}")
+        known = gold != -1
+        if known.any() and (gold[known].min() < 0 or gold[known].max() >= k):
+            raise ValueError(f"Y_dev must hold gold labels in 0..{k - 1}")
+        return _Labelled(
+            vote_design(L_dev[known], k), np.eye(k)[gold[known].astype(np.int64)], float(weight)
+        )
 
     def _resolve_class_balance(
         self, class_balance: Sequence[float] | np.ndarray | None, Y_dev: Any
@@ -329,8 +363,17 @@ def _dirichlet_prior(
     return strength * mean
 
 
+class _Labelled(NamedTuple):
+    """Gold-labelled rows for semi-supervised EM: vote design, one-hot gold, weight per row."""
+
+    X: sparse.csr_matrix
+    gold: np.ndarray
+    weight: float
+
+
 class _EM:
-    """Regularised MAP-EM over weighted, distinct vote patterns (rows of the vote design X)."""
+    """Regularised MAP-EM over weighted, distinct vote patterns (rows of the vote design X),
+    plus optional labelled rows whose posterior is their gold class."""
 
     _MAX_DUAL_STEPS = 200
 
@@ -342,11 +385,21 @@ class _EM:
         prior: np.ndarray,
         fixed_balance: np.ndarray | None,
         min_accuracy: float | None,
+        abstain_evidence: bool,
+        labelled: _Labelled | None,
     ):
         self.X, self.XT = X, X.T.tocsr()
         self.weights, self.k, self.prior = weights, k, prior
         self.m = prior.shape[0]
         self.fixed_balance = fixed_balance
+        self.abstain_evidence = abstain_evidence
+        self.labelled = labelled
+        # Labelled rows add fixed counts to every M-step.
+        self.labelled_votes = np.zeros((self.m * k, k))
+        self.labelled_classes = np.zeros(k)
+        if labelled is not None:
+            self.labelled_votes = np.asarray(labelled.X.T @ labelled.gold) * labelled.weight
+            self.labelled_classes = labelled.gold.sum(axis=0) * labelled.weight
         self.n_iter, self.converged = 0, False
         # Column r of X is a vote of LF r // k for label r % k.
         self.columns = np.arange(self.m * k)
@@ -379,7 +432,8 @@ class _EM:
     def m_step(self, posterior: np.ndarray, vote_mass: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """MAP parameters given posteriors and `vote_mass` = X.T @ (weights * posterior)."""
         m, k = self.m, self.k
-        class_mass = self.weights @ posterior
+        class_mass = self.weights @ posterior + self.labelled_classes
+        vote_mass = vote_mass + self.labelled_votes
         votes = vote_mass.reshape(m, k, k).transpose(0, 2, 1)  # [lf, true class, vote]
         counts = np.empty((m, k, k + 1))
         counts[:, :, 1:] = votes
@@ -434,7 +488,8 @@ class _EM:
         self, theta: np.ndarray, balance: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, float]:
         """Posteriors (projected when constrained), their vote mass, and the objective."""
-        log_joint = _log_joint(self.X, theta, balance, abstain_evidence=True)
+        evidence = self.abstain_evidence
+        log_joint = _log_joint(self.X, theta, balance, abstain_evidence=evidence)
         posterior, log_norm, vote_mass = self._posterior(log_joint, self.dual)
         penalty = 0.0
         if self.floor is not None:
@@ -442,6 +497,9 @@ class _EM:
                 posterior, log_norm, vote_mass = self._project(log_joint, self.floor)
             penalty = float(self.dual @ (self.floor * self.n_votes))
         objective = self.weights @ log_norm - penalty + float((self.prior * np.log(theta)).sum())
+        if self.labelled is not None:
+            labelled_joint = _log_joint(self.labelled.X, theta, balance, abstain_evidence=evidence)
+            objective += self.labelled.weight * float((labelled_joint * self.labelled.gold).sum())
         if self.fixed_balance is None:
             objective += float(np.log(balance).sum())
         return posterior, vote_mass, objective

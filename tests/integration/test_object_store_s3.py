@@ -4,8 +4,8 @@ import hashlib
 
 import pytest
 
-from resources.stores import LandingZoneResource
 from resources.object_store import LocalObjectStore, S3ObjectStore
+from resources.stores import LandingZoneResource
 
 
 @pytest.fixture(params=["local", "s3"])

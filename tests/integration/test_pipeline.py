@@ -99,10 +99,7 @@ def test_model_card_plots_and_lineage(pipeline):
                  "top_terms.png", "labeling_functions.png"):  # fmt: skip
         data = registry.store.get_bytes(f"classifier/{champion}/{plot}")
         assert data.startswith(b"\x89PNG")
-    assert (
-        "## Test metrics"
-        in registry.store.get_bytes(f"classifier/{champion}/card.md").decode()
-    )
+    assert "## Test metrics" in registry.store.get_bytes(f"classifier/{champion}/card.md").decode()
 
 
 def test_training_is_deterministic(pipeline):

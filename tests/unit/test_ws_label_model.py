@@ -74,7 +74,9 @@ def test_multiclass() -> None:
 
 
 def test_one_sided_lfs_inform_through_coverage() -> None:
-    """Keyword-style LFs that only ever vote one class: their firing rates per class differ."""
+    """Keyword-style LFs that only ever vote one class: their firing rates per class differ.
+    When silences really are independent given the class (as here), the full Dawid-Skene
+    posterior uses them and beats majority vote."""
     rng = np.random.default_rng(3)
     n = 20_000
     y = rng.integers(0, 2, n)
@@ -82,15 +84,52 @@ def test_one_sided_lfs_inform_through_coverage() -> None:
     L = np.full((n, len(rates)), -1, dtype=np.int8)
     for j, (on_0, on_1, label) in enumerate(rates):
         L[rng.random(n) < np.where(y == 1, on_1, on_0), j] = label
-    model = LabelModel(2).fit(L)
     voted = (L != -1).any(axis=1)
-    ours = model.score(L[voted], y[voted], tie_break="random")["accuracy"]
     baseline = MajorityVoter(2).score(L[voted], y[voted], tie_break="random")["accuracy"]
-    assert ours > baseline
+    full = LabelModel(2, abstain_evidence=True).fit(L)
+    assert full.score(L[voted], y[voted], tie_break="random")["accuracy"] > baseline
+    # Votes only: each vote weighs log P(fires | c) / P(fires | other), learned from coverage.
+    model = LabelModel(2).fit(L)
+    assert model.score(L[voted], y[voted], tie_break="random")["accuracy"] > baseline - 0.01
+    theta = model.cond_probs_
+    assert theta is not None and theta[0, 1, 2] > 5 * theta[0, 0, 2]  # LF 0 fires on class 1
     # Nothing fired, nothing known about the row: it gets the learned class balance.
-    np.testing.assert_allclose(
-        model.predict_proba(L[~voted]), np.tile(model.class_balance_, ((~voted).sum(), 1))
-    )
+    for fitted in (full, model):
+        np.testing.assert_allclose(
+            fitted.predict_proba(L[~voted]), np.tile(fitted.class_balance_, ((~voted).sum(), 1))
+        )
+
+
+def test_votes_only_posterior_ignores_abstains() -> None:
+    L, _ = sample(5_000, ACCURACIES, COVERAGES, seed=11)
+    model = LabelModel(2).fit(L)
+    theta, balance = model.cond_probs_, model.class_balance_
+    assert theta is not None and balance is not None
+    rows = np.full((2, len(ACCURACIES)), -1)
+    rows[0, 2] = rows[1, 2] = 1
+    rows[1, 0] = 0
+    expected = balance * theta[2, :, 2]
+    np.testing.assert_allclose(model.predict_proba(rows[:1])[0], expected / expected.sum())
+    expected = expected * theta[0, :, 1]
+    np.testing.assert_allclose(model.predict_proba(rows[1:])[0], expected / expected.sum())
+
+
+def test_dev_rows_join_em_as_labelled_rows() -> None:
+    """With no votes at all on the unlabelled rows, what is learned comes from the dev rows."""
+    L_dev, y_dev = sample(3_000, [0.9, 0.8, 0.7], [0.5, 0.5, 0.5], seed=12)
+    silent = np.full((200, 3), -1)
+    model = LabelModel(2).fit(silent, Y_dev=y_dev, L_dev=L_dev, min_accuracy=None)
+    np.testing.assert_allclose(model.lf_accuracies(), [0.9, 0.8, 0.7], atol=0.03)
+    unanchored = LabelModel(2).fit(silent, Y_dev=y_dev, min_accuracy=None)
+    np.testing.assert_allclose(unanchored.lf_accuracies(), 0.7, atol=0.02)  # the prior
+    with pytest.raises(ValueError):
+        LabelModel(2).fit(silent, L_dev=L_dev)
+    with pytest.raises(ValueError):
+        LabelModel(2).fit(silent, Y_dev=y_dev[:10], L_dev=L_dev)
+    with pytest.raises(ValueError):
+        LabelModel(2).fit(silent, Y_dev=y_dev, L_dev=L_dev, dev_weight=0)
+    with pytest.raises(ValueError):
+        LabelModel(2).fit(silent, [0.5, 0.5], Y_dev=y_dev + 1, L_dev=L_dev)
 
 
 def test_correlated_lfs_do_not_flip_a_good_lf() -> None:

@@ -1,0 +1,93 @@
+"""Benchmark (issue 5): the end classifier on weak labels vs majority vote vs gold labels.
+
+    .venv/bin/python -m bench.bench_end_model
+
+On the YouTube Spam Collection with DESIGN.md's split (see bench/youtube_data.py): the
+task's LFs label the training pool (the four first videos); the same classifier
+(`training.classifier`, default `ClassifierConfig`) is trained on `comment_features` of those
+rows three times:
+
+- weak labels: `fit_soft` on this project's label model's probabilities (fitted as in
+  bench_label_model.py), rows where every LF abstains filtered out;
+- majority vote: `fit_soft` on `MajorityVoter` probabilities (ties split evenly), same rows;
+- gold: `fit_hard` on the training pool's gold labels, every row (the supervised ceiling).
+
+All three are scored on the ingested `test` rows of the fifth video, which never enter
+training (checked). The label model and majority vote themselves are scored on the same
+rows for reference. Target: weak-label classifier test accuracy >= 94.4 % (the Snorkel
+tutorial's end model). Writes bench/results/end_model.json and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import duckdb
+
+from bench.machine import machine, write_result
+from bench.youtube_data import FEATURES, dataset_folder, load
+from labeling_functions import LFS
+from training.classifier import ClassifierConfig, fit_hard, fit_soft
+from training.evaluation import comparison_markdown, evaluate
+from weak_supervision import LabelModel, MajorityVoter, apply_lfs
+
+SEED = 123
+TARGET_ACCURACY = 0.944
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any] | None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.parse_args(argv)
+    folder = dataset_folder()
+    if folder is None:
+        return None
+    data = load(folder)
+    with duckdb.connect(str(data.warehouse), read_only=True) as con:
+        L = apply_lfs(con, FEATURES, LFS).L
+    (train, y_train), (dev, y_dev), (test, y_test) = map(data.rows, ("train", "dev", "test"))
+    if set(data.features["comment_id"].iloc[train]) & set(data.features["comment_id"].iloc[test]):
+        raise AssertionError("test rows in the training pool")
+    covered = train[(L[train] != -1).any(axis=1)]
+    label_model = LabelModel(2).fit(L[train], Y_dev=y_dev, L_dev=L[dev], seed=SEED)
+    voter = MajorityVoter(2)
+    config = ClassifierConfig(seed=SEED)
+    X = data.features
+    trainings = {
+        "classifier on weak labels": lambda: fit_soft(
+            config, X.iloc[covered], label_model.predict_proba(L[covered])
+        ),
+        "classifier on majority vote": lambda: fit_soft(
+            config, X.iloc[covered], voter.predict_proba(L[covered])
+        ),
+        "classifier on gold (ceiling)": lambda: fit_hard(config, X.iloc[train], y_train, 2),
+    }
+    metrics: dict[str, dict[str, Any]] = {
+        "label model": evaluate(y_test, label_model.predict_proba(L[test])),
+        "majority vote": evaluate(y_test, voter.predict_proba(L[test])),
+    }
+    seconds = {}
+    for name, train_model in trainings.items():
+        start = time.perf_counter()
+        model = train_model()
+        seconds[name] = time.perf_counter() - start
+        metrics[name] = evaluate(y_test, model.predict_proba(X.iloc[test]))
+    weak = metrics["classifier on weak labels"]["accuracy"]
+    result = {
+        "machine": machine(),
+        "rows": {"train_pool": len(train), "weak_label_rows": len(covered), "test": len(test)},
+        "config": vars(config),
+        "fit_seconds": seconds,
+        "metrics": metrics,
+        "weak_accuracy_vs_target": weak / TARGET_ACCURACY,
+        "target_met": weak >= TARGET_ACCURACY,
+    }
+    write_result("end_model", result)
+    print(comparison_markdown(metrics))
+    print(f"\nweak-label classifier: {weak:.1%} (target >= {TARGET_ACCURACY:.1%})")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Every data-quality check of Sluice's current assets, for `Definitions(asset_checks=...)`.
+
+Assets written later (lf_votes / label.lf_coverage, comment_scores) get theirs from
+`checks.factory.build_daily_checks` where they are wired into the code location.
+"""
+
+from dagster import AssetChecksDefinition
+
+from checks.factory import build_daily_checks, build_table_checks
+from checks.freshness import partition_freshness_checks
+from expectations.suites import author_activity_suites, comment_features_suites, stg_comments_suites
+from ingest.policy import Policy
+from observability.config import load_config
+from resources.settings import Settings
+
+# The features whose distribution a day is compared on. Not the author/text history counts:
+# they grow with the history itself, so they would "drift" by construction.
+FEATURE_DRIFT_COLUMNS = (
+    "char_count",
+    "word_count",
+    "url_count",
+    "uppercase_ratio",
+    "non_ascii_ratio",
+    "exclamation_count",
+    "digit_count",
+)
+
+
+def sluice_checks() -> list[AssetChecksDefinition]:
+    config = load_config()
+    policy = Policy.load(Settings.from_env().policy_file)
+    return [
+        build_daily_checks("raw_comments", "raw.comments", config=config),
+        build_daily_checks(
+            "raw_comments",
+            "raw.comments_quarantine",
+            volume=False,
+            name_prefix="quarantine_",
+            config=config,
+        ),
+        *partition_freshness_checks(["raw_comments"]),
+        build_daily_checks(
+            "stg_comments",
+            "main.stg_comments",
+            suites=stg_comments_suites(policy, config.expectations),
+            config=config,
+        ),
+        build_daily_checks(
+            "comment_features",
+            "main.comment_features",
+            suites=comment_features_suites(policy, config.expectations),
+            numeric_columns=FEATURE_DRIFT_COLUMNS,
+            config=config,
+        ),
+        build_table_checks(
+            "author_activity",
+            "main.author_activity",
+            suites=author_activity_suites(),
+            config=config,
+        ),
+    ]

@@ -1,0 +1,180 @@
+"""Distribution drift of a day against its reference window: PSI and two-sample KS.
+
+Both are effect sizes: PSI (population stability index) measures how much probability mass
+moved between bins, the Kolmogorov-Smirnov statistic the largest gap between the two
+empirical CDFs. Thresholds apply to them, never to p-values, which with enough rows flag
+every harmless wobble. Below a minimum sample size nothing is judged, because sampling
+noise alone would cross the marks (see config/observability.yml).
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from observability.config import DriftConfig
+from observability.verdict import Verdict, worst
+
+# Probability floor for an empty bin: PSI has a log ratio, and an empty bin is exactly the
+# case that must score high rather than divide by zero.
+EPSILON = 1e-4
+
+
+def bin_count(current_rows: int, config: DriftConfig) -> int:
+    """PSI bins for a sample: at most max_bins, and about min_rows_per_bin rows per bin."""
+    return max(2, min(config.max_bins, current_rows // config.min_rows_per_bin))
+
+
+def _bin_indices(reference: np.ndarray, current: np.ndarray, bins: int) -> tuple[np.ndarray, ...]:
+    """Bin both samples on the reference: its distinct values when few, else its quantiles.
+
+    A column with a handful of values (url_count: 0, 1, 2) gets one bin per value seen in
+    either sample, so mass moving to a value the reference never had is caught; quantile
+    edges would merge those values into one bin and see nothing.
+    """
+    values = np.unique(np.concatenate([reference, current]))
+    if len(values) <= bins:
+        return np.searchsorted(values, reference), np.searchsorted(values, current)
+    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
+    return np.searchsorted(edges, reference, "right"), np.searchsorted(edges, current, "right")
+
+
+def _psi_from_shares(expected: np.ndarray, actual: np.ndarray) -> float:
+    expected = np.maximum(expected, EPSILON)
+    actual = np.maximum(actual, EPSILON)
+    return float(np.sum((actual - expected) * np.log(actual / expected)))
+
+
+def psi(reference: np.ndarray, current: np.ndarray, bins: int) -> float:
+    """Population stability index of `current` against `reference` on `bins` bins."""
+    ref_idx, cur_idx = _bin_indices(reference, current, bins)
+    size = int(max(ref_idx.max(initial=0), cur_idx.max(initial=0))) + 1
+    expected = np.bincount(ref_idx, minlength=size) / len(reference)
+    actual = np.bincount(cur_idx, minlength=size) / len(current)
+    return _psi_from_shares(expected, actual)
+
+
+def ks_statistic(reference: np.ndarray, current: np.ndarray) -> float:
+    """Two-sample Kolmogorov-Smirnov statistic (the p-value is not used)."""
+    from scipy import stats  # 4 s to import: only when a day is actually judged
+
+    return float(stats.ks_2samp(reference, current, method="asymp").statistic)
+
+
+@dataclass(frozen=True)
+class ColumnDrift:
+    """One numeric column of one day against its reference window."""
+
+    column: str
+    rows: int
+    reference_rows: int
+    judged: bool
+    verdict: Verdict
+    psi: float | None = None
+    ks: float | None = None
+    mean: float | None = None
+    reference_mean: float | None = None
+
+    def describe(self) -> str:
+        if not self.judged:
+            return (
+                f"{self.column}: not judged ({self.rows} rows, {self.reference_rows} in reference)"
+            )
+        return (
+            f"{self.column}: PSI {self.psi:.3f}, KS {self.ks:.3f}, "
+            f"mean {self.mean:.4g} vs {self.reference_mean:.4g}"
+        )
+
+
+def _finite(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    return array[np.isfinite(array)]
+
+
+def column_drift(
+    column: str,
+    reference: Sequence[float] | np.ndarray,
+    current: Sequence[float] | np.ndarray,
+    config: DriftConfig,
+) -> ColumnDrift:
+    """PSI and KS of one column; nulls are dropped, small samples are not judged."""
+    ref, cur = _finite(reference), _finite(current)
+    if len(cur) < config.min_rows or len(ref) < config.min_reference_rows:
+        return ColumnDrift(column, len(cur), len(ref), judged=False, verdict=Verdict.PASS)
+    psi_value = psi(ref, cur, bin_count(len(cur), config))
+    ks_value = ks_statistic(ref, cur)
+    return ColumnDrift(
+        column,
+        len(cur),
+        len(ref),
+        judged=True,
+        verdict=worst([config.psi.judge(psi_value), config.ks.judge(ks_value)]),
+        psi=psi_value,
+        ks=ks_value,
+        mean=float(cur.mean()),
+        reference_mean=float(ref.mean()),
+    )
+
+
+@dataclass(frozen=True)
+class ShareDrift:
+    """One group's share of hits (an LF's coverage) on one day against its reference."""
+
+    group: str
+    hits: int
+    total: int
+    reference_hits: int
+    reference_total: int
+    judged: bool
+    verdict: Verdict
+    psi: float | None = None
+
+    @property
+    def share(self) -> float | None:
+        return self.hits / self.total if self.total else None
+
+    @property
+    def reference_share(self) -> float | None:
+        return self.reference_hits / self.reference_total if self.reference_total else None
+
+    def describe(self) -> str:
+        if not self.judged:
+            return (
+                f"{self.group}: not judged ({self.total} rows, {self.reference_total} in reference)"
+            )
+        return (
+            f"{self.group}: share {self.share:.1%} vs {self.reference_share:.1%} "
+            f"(PSI {self.psi:.3f})"
+        )
+
+
+def share_psi(reference_share: float, share: float) -> float:
+    """PSI of the two-bin distribution (hit, miss): a share compared like any distribution."""
+    return _psi_from_shares(
+        np.array([reference_share, 1 - reference_share]), np.array([share, 1 - share])
+    )
+
+
+def share_drift(
+    current: Mapping[str, tuple[int, int]],
+    reference: Mapping[str, tuple[int, int]],
+    config: DriftConfig,
+) -> list[ShareDrift]:
+    """Per group, today's (hits, total) against the reference window's summed (hits, total).
+
+    A group without reference rows (a new LF, or a new version of one) is not judged: there
+    is nothing to drift from.
+    """
+    results = []
+    for group, (hits, total) in sorted(current.items()):
+        ref_hits, ref_total = reference.get(group, (0, 0))
+        if total < config.min_rows or ref_total < config.min_reference_rows:
+            results.append(ShareDrift(group, hits, total, ref_hits, ref_total, False, Verdict.PASS))
+            continue
+        value = share_psi(ref_hits / ref_total, hits / total)
+        results.append(
+            ShareDrift(
+                group, hits, total, ref_hits, ref_total, True, config.share_psi.judge(value), value
+            )
+        )
+    return results
