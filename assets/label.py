@@ -193,9 +193,9 @@ def label_model(
     if not len(ids):
         raise RuntimeError("no comment_features rows to learn from: materialize lf_votes first")
     dev_rows, dev_y = align_gold(ids, gold, "dev")
-    model = LabelModel(cardinality=len(classes)).fit(
-        L, Y_dev=dev_y if len(dev_y) else None, seed=policy.seed
-    )
+    # Dev gold rows steer EM as labelled rows, and give the class balance.
+    dev = {"L_dev": L[dev_rows], "Y_dev": dev_y} if len(dev_y) else {}
+    model = LabelModel(cardinality=len(classes)).fit(L, seed=policy.seed, **dev)
     payload = json.dumps(_model_json(model), sort_keys=True).encode()
     version = hashlib.sha256(payload).hexdigest()[:16]
     store = model_store.store()

@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 
 from bench.machine import machine, write_result
-from bench.youtube_data import FEATURES, dataset_folder, load
+from bench.youtube_data import FEATURES, dataset_folder, load, workspace
 from labeling_functions import LFS
 from training.classifier import ClassifierConfig, fit_hard, fit_soft
 from training.evaluation import comparison_markdown, evaluate
@@ -43,9 +43,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     folder = dataset_folder()
     if folder is None:
         return None
-    data = load(folder)
-    with duckdb.connect(str(data.warehouse), read_only=True) as con:
-        L = apply_lfs(con, FEATURES, LFS).L
+    with workspace() as root:
+        data = load(folder, root)
+        with duckdb.connect(str(data.warehouse), read_only=True) as con:
+            L = apply_lfs(con, FEATURES, LFS).L
     (train, y_train), (dev, y_dev), (test, y_test) = map(data.rows, ("train", "dev", "test"))
     if set(data.features["comment_id"].iloc[train]) & set(data.features["comment_id"].iloc[test]):
         raise AssertionError("test rows in the training pool")

@@ -39,7 +39,7 @@ import numpy as np
 
 from bench.machine import machine, write_result
 from bench.snorkel_env import SnorkelUnavailable, run
-from bench.youtube_data import FEATURES, YouTubeData, dataset_folder, load
+from bench.youtube_data import FEATURES, YouTubeData, dataset_folder, load, workspace
 from labeling_functions import LFS
 from weak_supervision import LabelModel, MajorityVoter, apply_lfs, probs_to_preds
 
@@ -199,8 +199,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     folder = dataset_folder()
     if folder is None:
         return None
-    data = load(folder)
-    with tempfile.TemporaryDirectory(prefix="sluice-bench-lm-") as tmp:
+    with workspace() as root, tempfile.TemporaryDirectory(prefix="sluice-bench-lm-") as tmp:
+        data = load(folder, root)
         try:
             result = {"machine": machine(), **compare_models(data, Path(tmp), args.repeats)}
             result["apply"] = compare_appliers(data, Path(tmp), args.rows, args.repeats)

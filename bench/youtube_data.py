@@ -8,7 +8,7 @@ split come from `demo.youtube.youtube_split` (DESIGN.md, "Evaluation").
 
 Building takes a minute or so (mostly dbt). `python -m bench` sets `SLUICE_BENCH_CACHE` so
 that the benchmarks of one run share one build; on their own, each builds into a temporary
-folder.
+folder (`workspace()`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,12 +57,22 @@ def dataset_folder() -> Path | None:
     return DATASET
 
 
-def load(folder: Path) -> YouTubeData:
-    """Build (or reuse, within one `python -m bench` run) the warehouse and read it."""
+@contextmanager
+def workspace() -> Iterator[Path]:
+    """The folder to build in: the shared one of a `python -m bench` run, else a temporary
+    folder removed afterwards."""
+    cache = os.environ.get(CACHE_ENV)
+    if cache:
+        yield Path(cache)
+        return
+    with tempfile.TemporaryDirectory(prefix="sluice-bench-") as tmp:
+        yield Path(tmp)
+
+
+def load(folder: Path, root: Path) -> YouTubeData:
+    """Build the warehouse in `root` (unless a benchmark before this one did) and read it."""
     from demo.youtube import youtube_split
 
-    cache = os.environ.get(CACHE_ENV)
-    root = Path(cache) if cache else Path(tempfile.mkdtemp(prefix="sluice-bench-"))
     warehouse = root / "youtube.duckdb"
     if not (root / "youtube.built").exists():
         build_warehouse(folder, root, warehouse)

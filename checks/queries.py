@@ -22,9 +22,9 @@ def quote(identifier: str) -> str:
 def daily_counts(
     con: Connection, table: str, partition_column: str, start: dt.date, end: dt.date
 ) -> dict[dt.date, int]:
-    """Rows per day in [start, end)."""
+    """Rows per day in [start, end) (the column may be a DATE or a TIMESTAMP)."""
     rows = con.execute(
-        f"select {quote(partition_column)}, count(*) from {quote(table)} "
+        f"select cast({quote(partition_column)} as date), count(*) from {quote(table)} "
         f"where {quote(partition_column)} >= ? and {quote(partition_column)} < ? group by 1",
         [start, end],
     ).fetchall()
@@ -33,7 +33,8 @@ def daily_counts(
 
 def first_partition(con: Connection, table: str, partition_column: str) -> dt.date | None:
     """The table's first day with rows (None for an empty table)."""
-    return con.execute(f"select min({quote(partition_column)}) from {quote(table)}").fetchone()[0]
+    query = f"select cast(min({quote(partition_column)}) as date) from {quote(table)}"
+    return con.execute(query).fetchone()[0]
 
 
 def day_frame(

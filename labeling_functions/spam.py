@@ -240,8 +240,7 @@ views_talk = describe(
 
 @labeling_function
 def short_comment(batch: pd.DataFrame) -> np.ndarray:
-    """Spam needs words (or a link) to sell something; a short comment without a link is a
-    reaction."""
+    """Spam needs words or a link to sell something: a short comment without one reacts."""
     short = (counts(batch, "word_count") < 5) & (counts(batch, "url_count") == 0)
     return np.where(short, HAM, ABSTAIN)
 

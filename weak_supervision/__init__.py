@@ -21,10 +21,10 @@ Arrow batches. `apply_lfs_reference` is the row-by-row definition it is tested a
 label) with probability theta[j, y, o], independently given y. It is fitted by MAP-EM from a
 majority-vote start, with Dirichlet smoothing, and with each E-step's posteriors projected
 (minimum KL) onto "each LF's votes are right at least `min_accuracy` of the time", which keeps
-EM from explaining correlated LFs with a wrong split of the classes. Prediction is the posterior
-P(y | votes, abstains); with `abstain_evidence=False`, only votes count and rows where every LF
-abstains get the class balance (Snorkel's convention). `MajorityVoter` is the baseline with the
-same API.
+EM from explaining correlated LFs with a wrong split of the classes. Dev rows with gold labels
+(`L_dev`, `Y_dev`) can join EM as labelled rows. Prediction is the posterior P(y | votes) by
+default; with `abstain_evidence=True` which LFs stayed silent counts too. Rows where every LF
+abstains get the class balance. `MajorityVoter` is the baseline with the same API.
 """
 
 from weak_supervision.analysis import dataset_summary, lf_summary, to_markdown

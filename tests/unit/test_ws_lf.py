@@ -25,6 +25,8 @@ from weak_supervision import (
 )
 from weak_supervision.regex import RegexSyntaxError
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
 
 @labeling_function()
 def many_words(batch: pd.DataFrame) -> np.ndarray:
@@ -104,7 +106,7 @@ def test_versions_are_stable_across_processes(tmp_path: Path) -> None:
     other_process = subprocess.run(
         [sys.executable, "-c", script],
         cwd=tmp_path,
-        env={"PYTHONPATH": f"{tmp_path}:{Path.cwd()}", "PYTHONHASHSEED": "12345"},
+        env={"PYTHONPATH": f"{tmp_path}:{REPO_ROOT}", "PYTHONHASHSEED": "12345"},
         capture_output=True,
         text=True,
         check=True,
