@@ -23,6 +23,7 @@ from assets.partitions import daily_partitions
 from assets.tables import replace_window
 from assets.train import classifier
 from assets.versioning import source_hash
+from checks.freshness import freshness_policy
 from resources.stores import ExportsResource, ModelStoreResource
 from resources.warehouse import WAREHOUSE_POOL, WarehouseResource
 
@@ -31,6 +32,7 @@ def score_frame(features: pd.DataFrame, model, version: str, classes, scored_at)
     """The scores table for some featured comments (pure; tests call it directly)."""
     proba = model.predict_proba(features) if len(features) else np.zeros((0, len(classes)))
     out = features[["comment_id", "partition_date"]].reset_index(drop=True)
+    out["partition_date"] = pd.to_datetime(out["partition_date"]).dt.date  # DATE, as upstream
     out["predicted_label"] = proba.argmax(axis=1).astype("int32")
     for i, name in enumerate(classes):
         out[f"p_{name}"] = proba[:, i]
@@ -48,6 +50,7 @@ def score_frame(features: pd.DataFrame, model, version: str, classes, scored_at)
     owners=["team:ml"],
     pool=WAREHOUSE_POOL,
     code_version=source_hash("assets/score.py"),
+    freshness_policy=freshness_policy("comment_scores"),
     description=(
         "The champion model's scores for the day's comments (score.comment_scores: "
         "predicted_label, p_<class>, model_version, scored_at), exported as Parquet to "

@@ -1,12 +1,12 @@
 """Every data-quality check of Sluice's current assets, for `Definitions(asset_checks=...)`.
 
-Assets written later (lf_votes / label.lf_coverage, comment_scores) get theirs from
-`checks.factory.build_daily_checks` where they are wired into the code location.
+LF coverage (label.lf_coverage, written by lf_votes) and the class probabilities of
+comment_scores get drift checks from the same factory as the features.
 """
 
 from dagster import AssetChecksDefinition
 
-from checks.factory import build_daily_checks, build_table_checks
+from checks.factory import ShareColumns, build_daily_checks, build_table_checks
 from checks.freshness import partition_freshness_checks
 from expectations.suites import author_activity_suites, comment_features_suites, stg_comments_suites
 from ingest.policy import Policy
@@ -27,6 +27,8 @@ FEATURE_DRIFT_COLUMNS = (
 
 
 def sluice_checks() -> list[AssetChecksDefinition]:
+    from labeling_functions import CLASSES as classes
+
     config = load_config()
     policy = Policy.load(Settings.from_env().policy_file)
     return [
@@ -52,6 +54,21 @@ def sluice_checks() -> list[AssetChecksDefinition]:
             numeric_columns=FEATURE_DRIFT_COLUMNS,
             config=config,
         ),
+        build_daily_checks(
+            "lf_votes",
+            "label.lf_coverage",
+            volume=False,
+            name_prefix="lf_coverage_",
+            shares=ShareColumns(group="lf_name", version="lf_version", hits="votes", total="rows"),
+            config=config,
+        ),
+        build_daily_checks(
+            "comment_scores",
+            "score.comment_scores",
+            numeric_columns=[f"p_{name}" for name in classes],
+            config=config,
+        ),
+        *partition_freshness_checks(["comment_scores"]),
         build_table_checks(
             "author_activity",
             "main.author_activity",
