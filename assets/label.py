@@ -196,7 +196,7 @@ def label_model(
     # Dev gold rows steer EM as labelled rows, and give the class balance.
     dev = {"L_dev": L[dev_rows], "Y_dev": dev_y} if len(dev_y) else {}
     model = LabelModel(cardinality=len(classes)).fit(L, seed=policy.seed, **dev)
-    payload = json.dumps(_model_json(model), sort_keys=True).encode()
+    payload = json.dumps(model.to_dict(), sort_keys=True).encode()
     version = hashlib.sha256(payload).hexdigest()[:16]
     store = model_store.store()
     store.put_bytes(f"{LABEL_MODEL_PREFIX}/{version}/label_model.json", payload)
@@ -222,21 +222,8 @@ def label_model(
     return MaterializeResult(metadata=metadata, data_version=DataVersion(version))
 
 
-def _model_json(model) -> dict:
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "model.json"
-        model.save(path)
-        return json.loads(path.read_text())
-
-
 def load_label_model(model_store: ModelStoreResource):
     """The latest fitted label model from the model store."""
-    import tempfile
-    from pathlib import Path
-
     from weak_supervision import LabelModel
 
     store = model_store.store()
@@ -244,10 +231,7 @@ def load_label_model(model_store: ModelStoreResource):
         raise RuntimeError("no label model yet: materialize `label_model` first")
     version = store.get_bytes(f"{LABEL_MODEL_PREFIX}/latest").decode()
     data = store.get_bytes(f"{LABEL_MODEL_PREFIX}/{version}/label_model.json")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "model.json"
-        path.write_bytes(data)
-        return version, LabelModel.load(path)
+    return version, LabelModel.from_dict(json.loads(data))
 
 
 def _partition_span(window: pd.DataFrame) -> dict:

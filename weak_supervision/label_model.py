@@ -280,10 +280,10 @@ class LabelModel(_Model):
 
     # ------------------------------------------------------------------ persistence
 
-    def save(self, path: str | Path) -> None:
-        """Write the fitted parameters as JSON (floats round-trip exactly)."""
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted parameters as plain JSON-ready data (floats round-trip exactly)."""
         theta, balance = self._check_fitted()
-        payload = {
+        return {
             "format": _FORMAT,
             "format_version": _FORMAT_VERSION,
             "cardinality": self.cardinality,
@@ -293,20 +293,30 @@ class LabelModel(_Model):
             "n_iter": self.n_iter_,
             "converged": self.converged_,
         }
-        Path(path).write_text(json.dumps(payload), encoding="utf-8")
 
     @classmethod
-    def load(cls, path: str | Path) -> LabelModel:
-        """Read a model written by `save`."""
-        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+    def from_dict(cls, payload: dict[str, Any]) -> LabelModel:
+        """A model from `to_dict`'s output."""
         if payload.get("format") != _FORMAT or payload.get("format_version") != _FORMAT_VERSION:
-            raise ValueError(f"{path} is not a saved LabelModel (format {_FORMAT_VERSION})")
+            raise ValueError(f"not a saved LabelModel (format {_FORMAT_VERSION})")
         model = cls(payload["cardinality"], abstain_evidence=payload["abstain_evidence"])
         model.class_balance_ = np.asarray(payload["class_balance"], dtype=np.float64)
         theta = np.asarray(payload["cond_probs"], dtype=np.float64)
         model.cond_probs_ = theta.reshape(-1, model.cardinality, model.cardinality + 1)
         model.n_iter_, model.converged_ = payload["n_iter"], payload["converged"]
         return model
+
+    def save(self, path: str | Path) -> None:
+        """Write the fitted parameters as JSON."""
+        Path(path).write_text(json.dumps(self.to_dict()), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> LabelModel:
+        """Read a model written by `save`."""
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
 
 
 def _normalize(log_joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
