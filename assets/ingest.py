@@ -22,9 +22,7 @@ from dagster import (
     asset,
 )
 
-from assets.partitions import daily_partitions
 from assets.versioning import source_hash
-from checks.freshness import freshness_policy
 from ingest.day import IngestResult, LandingFile, ingest_day, landing_days_for, lookback_window
 from ingest.gold_labels import parse_gold_files
 from ingest.landing import LABELS_PREFIX, comments_prefix
@@ -35,10 +33,11 @@ from ingest.raw_tables import (
     replace_gold_labels,
     replace_partition,
 )
-from resources.object_store import ObjectStore
-from resources.settings import Settings
+from orchestration import WAREHOUSE_POOL, daily_partitions, freshness_policy
 from resources.stores import LandingZoneResource
-from resources.warehouse import WAREHOUSE_POOL, WarehouseResource
+from resources.warehouse import WarehouseResource
+from settings import Settings
+from storage.object_store import ObjectStore
 
 OWNERS = ["team:data-platform"]
 

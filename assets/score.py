@@ -19,13 +19,12 @@ from dagster import (
 )
 
 from assets.label import task
-from assets.partitions import daily_partitions
 from assets.tables import replace_window
 from assets.train import classifier
 from assets.versioning import source_hash
-from checks.freshness import freshness_policy
+from orchestration import WAREHOUSE_POOL, daily_partitions, freshness_policy
 from resources.stores import ExportsResource, ModelStoreResource
-from resources.warehouse import WAREHOUSE_POOL, WarehouseResource
+from resources.warehouse import WarehouseResource
 
 
 def score_frame(features: pd.DataFrame, model, version: str, classes, scored_at) -> pd.DataFrame:

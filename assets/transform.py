@@ -33,9 +33,8 @@ from dagster_dbt import (
 )
 
 from assets.dbt_args import build_args
-from assets.partitions import daily_partitions
-from resources.settings import PROJECT_ROOT, Settings
-from resources.warehouse import WAREHOUSE_POOL
+from orchestration import WAREHOUSE_POOL, daily_partitions
+from settings import PROJECT_ROOT, Settings
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DAILY_SELECTION = "tag:daily"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-from resources.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 _SOURCE_SUFFIXES = (".py", ".yml", ".yaml", ".sql")
 

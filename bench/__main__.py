@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from resources.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 BENCH_DIR = Path(__file__).resolve().parent
 

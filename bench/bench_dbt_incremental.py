@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from assets.dbt_args import build_args, partition_window_vars, vars_args
 from ingest.raw_tables import QUARANTINE_SCHEMA, RAW_COMMENTS_SCHEMA, replace_partition
-from resources.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 FIRST_DAY = dt.date(2014, 1, 1)

@@ -83,9 +83,9 @@ def _run(objects: int, days: int, home: str) -> dict[str, Any]:
     import dagster as dg
 
     from assets.ingest import raw_comments
+    from ingest.landing_scan import SWEEP_KEYS_PER_TICK
     from resources.stores import LandingZoneResource
     from resources.warehouse import WarehouseResource
-    from sensors.landing_scan import SWEEP_KEYS_PER_TICK
     from sensors.landing_zone import landing_zone_sensor
 
     logging.getLogger("dagster").setLevel(logging.ERROR)

@@ -18,7 +18,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from resources.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 VENV = Path(__file__).resolve().with_name(".venv-snorkel")
 RUNNER = Path(__file__).resolve().with_name("snorkel_runner.py")

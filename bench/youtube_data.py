@@ -26,7 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from resources.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 DATASET = PROJECT_ROOT.parent / "shared" / "datasets" / "youtube_spam"
 CACHE_ENV = "SLUICE_BENCH_CACHE"
@@ -90,8 +90,8 @@ def build_warehouse(folder: Path, root: Path, warehouse: Path) -> None:
     from ingest.landing import comments_prefix
     from ingest.policy import Policy
     from ingest.raw_tables import kept_ids_between, replace_partition
-    from resources.object_store import LocalObjectStore
-    from resources.settings import Settings
+    from settings import Settings
+    from storage.object_store import LocalObjectStore
 
     store = LocalObjectStore(root / "landing")
     report = land_youtube(folder, store)

@@ -11,7 +11,7 @@ from checks.freshness import partition_freshness_checks
 from expectations.suites import author_activity_suites, comment_features_suites, stg_comments_suites
 from ingest.policy import Policy
 from observability.config import load_config
-from resources.settings import Settings
+from settings import Settings
 
 # The features whose distribution a day is compared on. Not the author/text history counts:
 # they grow with the history itself, so they would "drift" by construction.

@@ -21,8 +21,8 @@ from checks.queries import daily_counts, day_frame, whole_table
 from expectations.runner import Status, SuiteOutcome, SuiteRunner, iso_day, split_by_day
 from expectations.suites import Suite
 from observability.verdict import Verdict, worst
-from resources.settings import Settings
 from resources.warehouse import WarehouseResource
+from settings import Settings
 
 CHECK_NAME = "expectation_suites"
 # Rows validated in one GX batch: whole days up to this size, so memory stays bounded in a

@@ -1,11 +1,11 @@
-"""Freshness: an asset-level policy, and a per-partition check for the newest day.
+"""Freshness: a per-partition check for the newest day, next to the asset-level policy.
 
-`FreshnessPolicy.time_window` (Dagster 1.13) judges the time since the asset's last
-materialization; a backfill of old days keeps that green while yesterday is missing. The
-time-partition check closes the gap: once the deadline cron has ticked, yesterday's
-partition must exist. Dagster 1.13 marks that factory as superseded by FreshnessPolicy,
-but no policy type looks at partitions, so it stays (its warning silenced). Both read
-their lags from config/observability.yml.
+The asset-level `FreshnessPolicy.time_window` (Dagster 1.13, built in `orchestration.py`)
+judges the time since the asset's last materialization; a backfill of old days keeps that
+green while yesterday is missing. The time-partition check closes the gap: once the
+deadline cron has ticked, yesterday's partition must exist. Dagster 1.13 marks that factory
+as superseded by FreshnessPolicy, but no policy type looks at partitions, so it stays (its
+warning silenced). Both read their lags from config/observability.yml.
 """
 
 import warnings
@@ -14,18 +14,11 @@ from collections.abc import Sequence
 from dagster import (
     AssetChecksDefinition,
     AssetCheckSeverity,
-    FreshnessPolicy,
     SupersessionWarning,
     build_time_partition_freshness_checks,
 )
 
 from observability.config import load_config
-
-
-def freshness_policy(asset: str) -> FreshnessPolicy:
-    """The asset-level policy for `asset` (an entry under `freshness:` in the config)."""
-    lags = load_config().freshness_for(asset)
-    return FreshnessPolicy.time_window(fail_window=lags.fail_after, warn_window=lags.warn_after)
 
 
 def partition_freshness_checks(assets: Sequence[str]) -> list[AssetChecksDefinition]:

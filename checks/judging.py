@@ -32,10 +32,10 @@ from dagster import (
     multi_asset_check,
 )
 
-from assets.partitions import daily_partitions
 from checks.lineage import latest, latest_by_partition
 from observability.verdict import Verdict
-from resources.warehouse import WAREHOUSE_POOL, WarehouseResource
+from orchestration import WAREHOUSE_POOL, daily_partitions
+from resources.warehouse import WarehouseResource
 
 
 @dataclass(frozen=True)

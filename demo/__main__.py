@@ -20,8 +20,8 @@ from pathlib import Path
 from demo.summary import summary
 from ingest.landing import COMMENTS_PREFIX, InvalidLandingKey, parse_landing_key
 from ingest.policy import Policy
-from resources.object_store import ObjectStore, open_store
-from resources.settings import PROJECT_ROOT, Settings
+from settings import PROJECT_ROOT, Settings
+from storage.object_store import ObjectStore, open_store
 
 
 def _ensure_dagster_home(settings: Settings) -> Path:
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         print("demo: nothing landed", file=sys.stderr)
         return 1
     late = Policy.load(settings.policy_file).late_arrival_days
-    first = max(days[0] - dt.timedelta(days=late), dt.date.fromisoformat(settings.start_date))
+    first = max(days[0] - dt.timedelta(days=late), settings.start_date)
     partition_range = f"{first}...{days[-1]}"
     for partitioned, keys in materialization_waves():
         materialize(keys, partition_range if partitioned else None)

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from resources.object_store import ObjectStore
+from storage.object_store import ObjectStore
 
 LABEL_HEADER = ("comment_id", "label", "split")
 GOLD_SPLITS = ("dev", "test")

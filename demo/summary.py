@@ -55,7 +55,7 @@ def transform_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def model_lines(model_store: str) -> list[str]:
     """Test metrics of the label model and the classifier, and the champion."""
-    from resources.object_store import open_store
+    from storage.object_store import open_store
     from training.registry import ModelRegistry
 
     registry = ModelRegistry(open_store(model_store))

@@ -32,7 +32,7 @@ from json.encoder import encode_basestring  # the C escaper json.dumps uses
 import numpy as np
 
 from demo.labels import LandedFile, LandingReport, class_counts, write_labels
-from resources.object_store import ObjectStore
+from storage.object_store import ObjectStore
 
 FORMATS = ("jsonl", "csv", "jsonl.gz", "csv.gz")
 SECONDS_PER_DAY = 86_400

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from demo.labels import LandedFile, LandingReport, class_counts, write_labels
-from resources.object_store import ObjectStore
+from storage.object_store import ObjectStore
 
 COLUMNS = ["COMMENT_ID", "AUTHOR", "DATE", "CONTENT", "CLASS"]
 FIELDS = ["comment_id", "author", "text", "published_at", "source", "label"]

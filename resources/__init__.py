@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from resources.settings import Settings
 from resources.stores import ExportsResource, LandingZoneResource, ModelStoreResource
 from resources.warehouse import WarehouseResource
+from settings import Settings
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from functools import cache
 
 from dagster import ConfigurableResource
 
-from resources.object_store import ObjectStore, open_store
+from storage.object_store import ObjectStore, open_store
 
 
 class ObjectStoreResource(ConfigurableResource):

@@ -9,10 +9,6 @@ from pathlib import Path
 import duckdb
 from dagster import ConfigurableResource
 
-# Runs that write the DuckDB file share this pool; its limit is 1 (dagster.yaml), because
-# DuckDB allows one writer per database file.
-WAREHOUSE_POOL = "duckdb_warehouse"
-
 
 class WarehouseResource(ConfigurableResource):
     """A DuckDB database file (`SLUICE_WAREHOUSE`, default `data/warehouse.duckdb`)."""

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from dagster import DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
-from sensors.landing_zone import SENSOR_INTERVAL_SECONDS
+from orchestration import SENSOR_INTERVAL_SECONDS
 
 if TYPE_CHECKING:
     from dagster._utils.error import SerializableErrorInfo

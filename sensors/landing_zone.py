@@ -1,19 +1,17 @@
 """`landing_zone_sensor`: new or changed landing files become runs of the days they affect.
 
-Thin wiring around `sensors/landing_scan.py`, which holds the listing scope, the
+Thin wiring around `ingest/landing_scan.py`, which holds the listing scope, the
 cursor and the rules (see its docstring). This module lists through the
 landing-zone resource (local folder or S3 alike), reads from the instance what
 `raw_comments` already ingested, and turns the pending days into run requests.
 """
 
 import datetime as dt
-import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from dagster import (
-    AssetKey,
     AssetRecordsFilter,
     AssetSelection,
     DagsterInstance,
@@ -26,13 +24,11 @@ from dagster import (
     sensor,
 )
 
-from assets.partitions import daily_partitions
+from ingest.landing_scan import DayRun, FileId, Ingested, ScanCursor, pending_runs, scan_landing
 from ingest.policy import Policy
-from resources.settings import Settings
+from orchestration import RAW_COMMENTS, SENSOR_INTERVAL_SECONDS, daily_partitions
 from resources.stores import LandingZoneResource
-from sensors.landing_scan import DayRun, FileId, Ingested, ScanCursor, pending_runs, scan_landing
-
-RAW_COMMENTS = AssetKey("raw_comments")
+from settings import Settings
 
 # Every daily asset fed by raw_comments, so a day's run carries it all the way down and
 # daily assets added later join without touching this sensor. Unpartitioned assets
@@ -41,8 +37,6 @@ DAILY_FROM_RAW = AssetSelection.assets(RAW_COMMENTS).downstream() & AssetSelecti
     'partitions:"time"'
 )
 
-# How often the sensors tick; tests and demos may shorten it.
-SENSOR_INTERVAL_SECONDS = int(os.environ.get("SLUICE_SENSOR_INTERVAL_SECONDS", "30"))
 _PAGE = 1000
 _SHOWN_PROBLEMS = 10
 

@@ -49,7 +49,7 @@ from dagster import (
     sensor,
 )
 
-from sensors.landing_zone import SENSOR_INTERVAL_SECONDS
+from orchestration import SENSOR_INTERVAL_SECONDS
 
 LF_VOTES = AssetKey("lf_votes")
 CLASSIFIER = AssetKey("classifier")

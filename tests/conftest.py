@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from resources.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 SHARED_YOUTUBE = PROJECT_ROOT.parent / "shared" / "datasets" / "youtube_spam"
 

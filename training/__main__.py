@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from resources.object_store import open_store
-from resources.settings import Settings
+from settings import Settings
+from storage.object_store import open_store
 from training.registry import ModelRegistry, NoChampionError
 
 

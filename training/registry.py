@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from resources.object_store import ObjectStore
+from storage.object_store import ObjectStore
 
 
 class TamperedArtifactError(RuntimeError):

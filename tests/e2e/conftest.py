@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from resources.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 from sluice_cli.backfill import BackfillError, graphql
 from tests.conftest import free_port
 
@@ -76,8 +76,8 @@ def _prepare(env: dict[str, str]) -> None:
     from demo.__main__ import materialization_waves
     from demo.synthetic import generate
     from resources import build_resources
-    from resources.object_store import LocalObjectStore
-    from resources.settings import Settings
+    from settings import Settings
+    from storage.object_store import LocalObjectStore
 
     patch = pytest.MonkeyPatch()
     try:

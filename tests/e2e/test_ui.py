@@ -11,9 +11,9 @@ import time
 import pytest
 
 from demo.synthetic import generate
-from resources.object_store import LocalObjectStore
-from resources.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 from sluice_cli.backfill import graphql
+from storage.object_store import LocalObjectStore
 from tests.e2e.conftest import ARTIFACTS, NEW_DAY, PREP_START, Served
 
 # Every test starts after the new day's file landed: its run works while they look around.

@@ -16,10 +16,10 @@ import duckdb
 import pytest
 
 from demo.synthetic import generate
-from resources.object_store import LocalObjectStore
-from resources.settings import PROJECT_ROOT
 from sensors.alerts import WEBHOOK_ENV, run_failure_alert_sensor
 from sensors.retraining import retraining_sensor
+from settings import PROJECT_ROOT
+from storage.object_store import LocalObjectStore
 
 pytestmark = pytest.mark.integration
 

@@ -19,9 +19,9 @@ from dagster import (
 )
 
 from assets.ingest import raw_comments
-from assets.partitions import daily_partitions
 from checks.factory import ShareColumns, build_daily_checks
 from checks.freshness import partition_freshness_checks
+from orchestration import daily_partitions
 from resources.warehouse import WarehouseResource
 
 pytestmark = [pytest.mark.integration]

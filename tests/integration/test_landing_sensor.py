@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from assets.ingest import raw_comments
-from assets.partitions import daily_partitions
+from orchestration import daily_partitions
 from resources.stores import LandingZoneResource
 from resources.warehouse import WarehouseResource
 from sensors.landing_zone import landing_zone_sensor

@@ -4,8 +4,8 @@ import hashlib
 
 import pytest
 
-from resources.object_store import LocalObjectStore, S3ObjectStore
 from resources.stores import LandingZoneResource
+from storage.object_store import LocalObjectStore, S3ObjectStore
 
 
 @pytest.fixture(params=["local", "s3"])

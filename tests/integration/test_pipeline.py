@@ -13,9 +13,9 @@ import pytest
 from demo.__main__ import materialization_waves
 from demo.synthetic import generate
 from resources import build_resources
-from resources.object_store import LocalObjectStore, S3ObjectStore
-from resources.settings import Settings
 from resources.stores import ModelStoreResource
+from settings import Settings
+from storage.object_store import LocalObjectStore, S3ObjectStore
 from training.registry import ModelRegistry, TamperedArtifactError
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -15,10 +15,10 @@ from ingest.day import LandingFile, ingest_day, landing_days_for
 from ingest.landing import COMMENTS_PREFIX, parse_landing_key
 from ingest.policy import Policy
 from ingest.raw_tables import replace_partition
-from resources.object_store import LocalObjectStore
-from resources.settings import PROJECT_ROOT
 from resources.stores import LandingZoneResource
 from resources.warehouse import WarehouseResource
+from settings import PROJECT_ROOT
+from storage.object_store import LocalObjectStore
 
 RANGE_TAGS = {
     "dagster/asset_partition_range_start": "2024-05-01",

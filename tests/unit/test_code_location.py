@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from resources.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 PROBE = """
 import json, sys

@@ -19,7 +19,7 @@ import pytest
 
 from demo.labels import LandingReport
 from demo.synthetic import CONTENT_NOISE, generate, generate_texts
-from resources.object_store import LocalObjectStore
+from storage.object_store import LocalObjectStore
 
 START = dt.date(2024, 3, 1)
 FORMATS = ("jsonl", "csv", "jsonl.gz", "csv.gz")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from demo.youtube import LABELS_KEY, land_youtube, youtube_split
-from resources.object_store import LocalObjectStore
+from storage.object_store import LocalObjectStore
 
 DATASET = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "youtube_spam"
 VIDEOS = {

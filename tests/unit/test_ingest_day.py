@@ -8,7 +8,7 @@ import pytest
 from ingest.day import LandingFile, ingest_day, parse_published_at, route
 from ingest.landing import InvalidLandingKey, parse_landing_key
 from ingest.policy import REASONS, Policy, PolicyError
-from resources.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 DAY = dt.date(2024, 3, 10)
 

@@ -5,8 +5,7 @@ import os
 
 import pytest
 
-from resources.object_store import LocalObjectStore
-from sensors.landing_scan import (
+from ingest.landing_scan import (
     DayRun,
     Ingested,
     ScanCursor,
@@ -16,6 +15,7 @@ from sensors.landing_scan import (
     pending_runs,
     scan_landing,
 )
+from storage.object_store import LocalObjectStore
 
 D = dt.date.fromisoformat
 TODAY = D("2024-06-20")

@@ -4,7 +4,7 @@ import pickle
 
 import pytest
 
-from resources.object_store import LocalObjectStore
+from storage.object_store import LocalObjectStore
 from training.__main__ import main as registry_cli
 from training.registry import ModelRegistry, NoChampionError, TamperedArtifactError
 

@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from itertools import groupby, takewhile
 
 from ingest.landing import COMMENTS_PREFIX, InvalidLandingKey, comments_prefix, parse_landing_key
-from resources.object_store import ObjectInfo, ObjectStore
+from storage.object_store import ObjectInfo, ObjectStore
 
 HEAD_DAYS = 3  # the head holds the folders of today-3 .. today and anything later
 SWEEP_KEYS_PER_TICK = 1000  # one S3 list page; a tick finishes the group it is in

@@ -1,0 +1,34 @@
+"""Shared wiring definitions: what assets, checks and sensors agree on.
+
+The daily partitions, the warehouse's concurrency pool, the sensors' tick interval and the
+assets' freshness policies live here, so that no stage module imports another: `assets/`,
+`checks/` and `sensors/` all import this module (and `resources/`), never each other.
+"""
+
+from dagster import AssetKey, DailyPartitionsDefinition, FreshnessPolicy
+
+from observability.config import load_config
+from settings import Settings
+
+_SETTINGS = Settings.from_env()
+
+daily_partitions = DailyPartitionsDefinition(
+    start_date=_SETTINGS.start_date.isoformat(), timezone="UTC"
+)
+
+# Runs that write the DuckDB file share this pool; its limit is 1 (dagster.yaml), because
+# DuckDB allows one writer per database file.
+WAREHOUSE_POOL = "duckdb_warehouse"
+
+# How often the sensors tick (`SLUICE_SENSOR_INTERVAL_SECONDS`); tests and demos shorten it.
+SENSOR_INTERVAL_SECONDS = _SETTINGS.sensor_interval_seconds
+
+# Assets other stages name without importing their module.
+RAW_COMMENTS = AssetKey("raw_comments")
+COMMENT_FEATURES = AssetKey("comment_features")
+
+
+def freshness_policy(asset: str) -> FreshnessPolicy:
+    """The asset-level policy for `asset` (an entry under `freshness:` in the config)."""
+    lags = load_config(_SETTINGS.observability_file).freshness_for(asset)
+    return FreshnessPolicy.time_window(fail_window=lags.fail_after, warn_window=lags.warn_after)
