@@ -19,12 +19,12 @@ from dagster import (
     asset,
 )
 
-from assets.tables import replace_table, replace_window
 from assets.versioning import source_hash
 from orchestration import WAREHOUSE_POOL, daily_partitions
 from resources.stores import ModelStoreResource
 from resources.warehouse import WarehouseResource
 from settings import Settings
+from storage.tables import replace_table, replace_window
 from training.policy import TrainingPolicy
 from training.votes import align_gold, votes_to_matrix
 

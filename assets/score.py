@@ -19,12 +19,12 @@ from dagster import (
 )
 
 from assets.label import task
-from assets.tables import replace_window
 from assets.train import classifier
 from assets.versioning import source_hash
 from orchestration import WAREHOUSE_POOL, daily_partitions, freshness_policy
 from resources.stores import ExportsResource, ModelStoreResource
 from resources.warehouse import WarehouseResource
+from storage.tables import replace_window
 
 
 def score_frame(features: pd.DataFrame, model, version: str, classes, scored_at) -> pd.DataFrame:

@@ -22,13 +22,13 @@ from dagster import (
 )
 
 from assets.label import load_label_model, task, weak_labels, window_matrix
-from assets.tables import replace_table
 from assets.versioning import source_hash
 from orchestration import WAREHOUSE_POOL
 from resources.stores import ModelStoreResource
 from resources.warehouse import WarehouseResource
 from settings import PROJECT_ROOT, Settings
 from storage.object_store import LocalObjectStore
+from storage.tables import replace_table
 from training.classifier import ClassifierConfig
 from training.dataset import balance, class_counts
 from training.policy import TrainingPolicy

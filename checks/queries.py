@@ -11,12 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from storage.tables import quote
+
 Connection = Any  # duckdb.DuckDBPyConnection (kept loose: the warehouse resource owns it)
-
-
-def quote(identifier: str) -> str:
-    """`schema.table` or `column` as quoted SQL identifiers."""
-    return ".".join('"' + part.replace('"', '""') + '"' for part in identifier.split("."))
 
 
 def daily_counts(

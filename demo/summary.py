@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import duckdb
 
-from assets.tables import table_exists
+from storage.tables import table_exists
 
 SummaryLines = Callable[[duckdb.DuckDBPyConnection], list[str]]
 

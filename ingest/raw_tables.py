@@ -13,6 +13,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from storage.tables import transaction
+
 RAW_COMMENTS_SCHEMA = pa.schema(
     [
         ("comment_id", pa.string()),
@@ -80,55 +82,28 @@ def create_raw_tables(con: Any) -> None:
     )
 
 
-def _run_in_transaction(con: Any, views: dict[str, pa.Table], statements: list[tuple]) -> None:
-    """Expose Arrow tables as views and run statements all-or-nothing."""
-    for name, table in views.items():
-        con.register(name, table)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            for sql, *params in statements:
-                con.execute(sql, *params)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    finally:
-        for name in views:
-            con.unregister(name)
-
-
 def replace_partition(con: Any, day: dt.date, kept: pa.Table, quarantined: pa.Table) -> None:
     """Atomically replace everything `day`'s ingest owns in both raw tables."""
     create_raw_tables(con)
-    _run_in_transaction(
-        con,
-        {
-            "_sluice_kept": kept.select(RAW_COMMENTS_SCHEMA.names).cast(RAW_COMMENTS_SCHEMA),
-            "_sluice_quarantined": quarantined.select(QUARANTINE_SCHEMA.names).cast(
-                QUARANTINE_SCHEMA
-            ),
-        },
-        [
-            ("DELETE FROM raw.comments WHERE partition_date = ?", [day]),
-            ("DELETE FROM raw.comments_quarantine WHERE partition_date = ?", [day]),
-            ("INSERT INTO raw.comments SELECT * FROM _sluice_kept",),
-            ("INSERT INTO raw.comments_quarantine SELECT * FROM _sluice_quarantined",),
-        ],
-    )
+    views = {
+        "_sluice_kept": kept.select(RAW_COMMENTS_SCHEMA.names).cast(RAW_COMMENTS_SCHEMA),
+        "_sluice_quarantined": quarantined.select(QUARANTINE_SCHEMA.names).cast(QUARANTINE_SCHEMA),
+    }
+    with transaction(con, views):
+        con.execute("DELETE FROM raw.comments WHERE partition_date = ?", [day])
+        con.execute("DELETE FROM raw.comments_quarantine WHERE partition_date = ?", [day])
+        con.execute("INSERT INTO raw.comments SELECT * FROM _sluice_kept")
+        con.execute("INSERT INTO raw.comments_quarantine SELECT * FROM _sluice_quarantined")
 
 
 def replace_gold_labels(con: Any, labels: pa.Table, rejects: pa.Table) -> None:
     """Replace the gold-label tables whole, in one transaction."""
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-    _run_in_transaction(
-        con,
-        {"_sluice_gold": labels, "_sluice_rejects": rejects},
-        [
-            ("CREATE OR REPLACE TABLE raw.gold_labels AS SELECT * FROM _sluice_gold",),
-            ("CREATE OR REPLACE TABLE raw.gold_labels_rejects AS SELECT * FROM _sluice_rejects",),
-        ],
-    )
+    with transaction(con, {"_sluice_gold": labels, "_sluice_rejects": rejects}):
+        con.execute("CREATE OR REPLACE TABLE raw.gold_labels AS SELECT * FROM _sluice_gold")
+        con.execute(
+            "CREATE OR REPLACE TABLE raw.gold_labels_rejects AS SELECT * FROM _sluice_rejects"
+        )
 
 
 def kept_ids_between(con: Any, start: dt.date, end: dt.date) -> dict[str, str]:
