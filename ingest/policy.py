@@ -10,11 +10,12 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import yaml
+from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.normalize import NormalizeRules
+from storage.documents import load_yaml, validate_document
 
 # Every reason a record can be quarantined for, with what it means.
 REASONS: dict[str, str] = {
@@ -78,69 +79,83 @@ class Policy:
 
     @classmethod
     def load(cls, path: str | Path) -> Policy:
-        try:
-            doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except yaml.YAMLError as err:
-            raise PolicyError(f"{path}: not valid YAML: {err}") from err
-        return cls.from_dict(doc or {}, source=str(path))
+        """The policy in `path`; any problem is a PolicyError naming the file and the key."""
+        return cls.from_dict(load_yaml(path, PolicyError), source=str(path))
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any], source: str = "policy") -> Policy:
-        known = {
-            "version", "required_fields", "comment_id", "text", "normalize", "charset",
-            "dedupe", "author_daily_cap", "partitioning",
-        }  # fmt: skip
-        unknown = set(doc) - known
-        if unknown:
-            raise PolicyError(f"{source}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
-        if doc.get("version", 1) != 1:
-            raise PolicyError(f"{source}: only policy version 1 is understood")
-
-        def section(name: str, allowed: set[str]) -> dict[str, Any]:
-            value = doc.get(name) or {}
-            if not isinstance(value, dict):
-                raise PolicyError(f"{source}: '{name}' must be a mapping")
-            extra = set(value) - allowed
-            if extra:
-                raise PolicyError(f"{source}: unknown keys in '{name}': {sorted(extra)}")
-            return value
-
-        text = section("text", {"min_length", "max_length"})
-        cid = section("comment_id", {"max_length"})
-        norm = section("normalize", set(NormalizeRules.__dataclass_fields__))
-        charset = section("charset", set(CharsetRules.__dataclass_fields__))
-        dedupe = section("dedupe", set(DedupeRules.__dataclass_fields__))
-        partitioning = section("partitioning", {"late_arrival_days"})
-        required = tuple(doc.get("required_fields", ("comment_id", "text")))
-        for needed in ("comment_id", "text"):
-            if needed not in required:
-                raise PolicyError(f"{source}: required_fields must include '{needed}'")
+        parsed = validate_document(_PolicyDocument, doc, source, PolicyError)
         policy = cls(
-            required_fields=required,
-            comment_id_max_length=int(cid.get("max_length", 256)),
-            text_min_length=int(text.get("min_length", 1)),
-            text_max_length=int(text.get("max_length", 5000)),
-            normalize=NormalizeRules(**norm),
-            charset=CharsetRules(**charset),
-            dedupe=DedupeRules(**dedupe),
-            author_daily_cap=doc.get("author_daily_cap"),
-            late_arrival_days=int(partitioning.get("late_arrival_days", 2)),
+            required_fields=tuple(parsed.required_fields),
+            comment_id_max_length=parsed.comment_id.max_length,
+            text_min_length=parsed.text.min_length,
+            text_max_length=parsed.text.max_length,
+            normalize=NormalizeRules(**parsed.normalize.model_dump()),
+            charset=CharsetRules(**parsed.charset.model_dump()),
+            dedupe=DedupeRules(**parsed.dedupe.model_dump()),
+            author_daily_cap=parsed.author_daily_cap,
+            late_arrival_days=parsed.partitioning.late_arrival_days,
         )
-        policy.check()
+        try:
+            policy.check()
+        except PolicyError as err:
+            raise PolicyError(f"{source}: {err}") from None
         return policy
 
     def check(self) -> None:
         if not 0 <= self.text_min_length <= self.text_max_length:
             raise PolicyError("text bounds must satisfy 0 <= min_length <= max_length")
-        if self.charset.control_chars not in ("strip", "quarantine"):
-            raise PolicyError("charset.control_chars must be 'strip' or 'quarantine'")
-        if self.normalize.unicode_form not in (None, "NFC", "NFKC", "NFD", "NFKD"):
-            raise PolicyError("normalize.unicode_form must be NFC, NFKC, NFD, NFKD or null")
-        if self.author_daily_cap is not None and (
-            not isinstance(self.author_daily_cap, int) or self.author_daily_cap < 1
-        ):
-            raise PolicyError("author_daily_cap must be a positive integer or null")
-        if self.dedupe.comment_id_lookback_days < 0:
-            raise PolicyError("dedupe.comment_id_lookback_days must be >= 0")
-        if self.late_arrival_days < 0:
-            raise PolicyError("partitioning.late_arrival_days must be >= 0")
+        for needed in ("comment_id", "text"):
+            if needed not in self.required_fields:
+                raise PolicyError(f"required_fields must include '{needed}'")
+
+
+# The YAML document, validated strictly: a wrong type is an error, never a silent coercion
+# (`true` is not a number, "no" is not a boolean, 2.7 is not a whole number of days).
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _TextRules(_Section):
+    min_length: int = Field(1, ge=0)
+    max_length: int = Field(5000, ge=1)
+
+
+class _IdRules(_Section):
+    max_length: int = Field(256, ge=1)
+
+
+class _NormalizeDoc(_Section):
+    unicode_form: Literal["NFC", "NFKC", "NFD", "NFKD"] | None = "NFC"
+    normalize_newlines: bool = True
+    strip_control_chars: bool = True
+    strip_whitespace: bool = True
+
+
+class _CharsetDoc(_Section):
+    control_chars: Literal["strip", "quarantine"] = "strip"
+    reject_replacement_char: bool = True
+
+
+class _DedupeDoc(_Section):
+    comment_id: bool = True
+    author_text: bool = True
+    comment_id_lookback_days: int = Field(7, ge=0)
+
+
+class _PartitioningDoc(_Section):
+    late_arrival_days: int = Field(2, ge=0)
+
+
+class _PolicyDocument(_Section):
+    version: Literal[1] = 1
+    required_fields: list[str] = Field(default_factory=lambda: ["comment_id", "text"])
+    comment_id: _IdRules = Field(default_factory=_IdRules)
+    text: _TextRules = Field(default_factory=_TextRules)
+    normalize: _NormalizeDoc = Field(default_factory=_NormalizeDoc)
+    charset: _CharsetDoc = Field(default_factory=_CharsetDoc)
+    dedupe: _DedupeDoc = Field(default_factory=_DedupeDoc)
+    author_daily_cap: int | None = Field(None, ge=1)
+    partitioning: _PartitioningDoc = Field(default_factory=_PartitioningDoc)

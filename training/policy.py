@@ -1,36 +1,34 @@
 """The training policy (`policies/training.yml`): training window, class balancing,
-confidence threshold and the promotion tolerance, declared as data."""
+confidence threshold and the promotion tolerance, declared as data and validated strictly."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-import yaml
+from pydantic import BaseModel, ConfigDict, Field
 
-BALANCING = ("none", "undersample", "reweight")
+from storage.documents import load_yaml, validate_document
 
 
-@dataclass(frozen=True)
-class TrainingPolicy:
-    training_days: int | None = None
-    class_balance: str = "none"
-    min_confidence: float = 0.0
-    champion_tolerance: float = 0.01
+class TrainingPolicyError(ValueError):
+    """The training policy file is invalid; the message says which key and why."""
+
+
+class TrainingPolicy(BaseModel):
+    """A validated training policy; `model_dump()` is what model cards record."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    version: Literal[1] = Field(1, exclude=True)
+    training_days: int | None = Field(None, ge=1)
+    class_balance: Literal["none", "undersample", "reweight"] = "none"
+    # Strict, but YAML's `0` is a fine probability: accept ints for the float fields.
+    min_confidence: float = Field(0.0, ge=0.0, lt=1.0, strict=False)
+    champion_tolerance: float = Field(0.01, ge=0.0, strict=False)
     seed: int = 123
 
     @classmethod
     def load(cls, path: str | Path) -> TrainingPolicy:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        doc.pop("version", None)
-        unknown = set(doc) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"{path}: unknown keys {sorted(unknown)}")
-        policy = cls(**doc)
-        if policy.class_balance not in BALANCING:
-            raise ValueError(f"{path}: class_balance must be one of {BALANCING}")
-        if not 0.0 <= policy.min_confidence < 1.0:
-            raise ValueError(f"{path}: min_confidence must be in [0, 1)")
-        if policy.champion_tolerance < 0:
-            raise ValueError(f"{path}: champion_tolerance must be >= 0")
-        return policy
+        doc = load_yaml(path, TrainingPolicyError)
+        return validate_document(cls, doc, str(path), TrainingPolicyError)

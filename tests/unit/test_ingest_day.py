@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import re
 
 import pytest
 
@@ -43,12 +44,30 @@ def test_repo_policy_loads_and_has_a_stable_version(policy):
 
 
 def test_policy_errors_are_clear():
-    with pytest.raises(PolicyError, match="unknown keys"):
+    with pytest.raises(PolicyError, match="textt: unknown key"):
         Policy.from_dict({"textt": {}})
     with pytest.raises(PolicyError, match="min_length"):
         Policy.from_dict({"text": {"min_length": 10, "max_length": 5}})
     with pytest.raises(PolicyError, match="author_daily_cap"):
         Policy.from_dict({"author_daily_cap": 0})
+
+
+@pytest.mark.parametrize(
+    ("doc", "key"),
+    [
+        ({"author_daily_cap": True}, "author_daily_cap"),
+        ({"dedupe": {"comment_id": "no"}}, "dedupe.comment_id"),
+        ({"dedupe": {"comment_id": "false"}}, "dedupe.comment_id"),
+        ({"partitioning": {"late_arrival_days": 2.7}}, "partitioning.late_arrival_days"),
+        ({"text": {"max_length": "abc"}}, "text.max_length"),
+        ({"charset": {"control_chars": "drop"}}, "charset.control_chars"),
+        ({"normalize": {"unicode_form": "NFX"}}, "normalize.unicode_form"),
+    ],
+)
+def test_wrong_policy_types_are_refused_naming_file_and_key(doc, key):
+    """No silent coercion: `true` is not a cap, "no" is not false, 2.7 is not 2 days."""
+    with pytest.raises(PolicyError, match=rf"^policies/x\.yml: {re.escape(key)}: "):
+        Policy.from_dict(doc, source="policies/x.yml")
 
 
 def test_clean_records_are_kept_with_lineage(policy):
