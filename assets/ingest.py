@@ -7,7 +7,6 @@ pure `ingest` library, write through the warehouse resource, attach metadata.
 import datetime as dt
 import hashlib
 import json
-from collections import Counter
 
 import pyarrow as pa
 from dagster import (
@@ -23,21 +22,15 @@ from dagster import (
 )
 
 from assets.versioning import source_hash
-from ingest.day import IngestResult, LandingFile, ingest_day, landing_days_for, lookback_window
+from ingest.day import IngestResult
+from ingest.days import RangeResult, ingest_days
 from ingest.gold_labels import parse_gold_files
-from ingest.landing import LABELS_PREFIX, comments_prefix
-from ingest.policy import Policy
-from ingest.raw_tables import (
-    RAW_COMMENTS_SCHEMA,
-    kept_ids_between,
-    replace_gold_labels,
-    replace_partition,
-)
+from ingest.landing import LABELS_PREFIX
+from ingest.raw_tables import RAW_COMMENTS_SCHEMA, replace_gold_labels
 from orchestration import WAREHOUSE_POOL, daily_partitions, freshness_policy
+from resources.policies import PoliciesResource
 from resources.stores import LandingZoneResource
 from resources.warehouse import WarehouseResource
-from settings import Settings
-from storage.object_store import ObjectStore
 
 OWNERS = ["team:data-platform"]
 
@@ -65,25 +58,6 @@ def _day_metadata(result: IngestResult) -> dict:
     }
 
 
-class _FolderCache:
-    """Fetches each landing folder once while a range of days is ingested in order."""
-
-    def __init__(self, store: ObjectStore) -> None:
-        self.store = store
-        self.folders: dict[dt.date, list[LandingFile]] = {}
-
-    def files_for(self, days: list[dt.date]) -> list[LandingFile]:
-        for stale in [d for d in self.folders if d < days[0]]:
-            del self.folders[stale]
-        for day in days:
-            if day not in self.folders:
-                self.folders[day] = [
-                    LandingFile(info.key, day, self.store.get_bytes(info.key), info.etag)
-                    for info in self.store.list(comments_prefix(day))
-                ]
-        return [f for day in days for f in self.folders[day]]
-
-
 @asset(
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -105,48 +79,30 @@ def raw_comments(
     context: AssetExecutionContext,
     landing_zone: LandingZoneResource,
     warehouse: WarehouseResource,
+    policies: PoliciesResource,
 ) -> MaterializeResult:
-    policy = Policy.load(Settings.from_env().policy_file)
+    policy = policies.ingest()
     store = landing_zone.store()
-    cache = _FolderCache(store)
     days = [dt.date.fromisoformat(key) for key in context.partition_keys]
-    totals: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
-    versions, per_day, last = [], {}, None
+
+    def observe(day: dt.date, result: IngestResult) -> None:
+        if len(days) > 1 and result.records_in:
+            context.log_event(
+                AssetObservation(
+                    asset_key=context.asset_key,
+                    partition=day.isoformat(),
+                    metadata=_day_metadata(result),
+                )
+            )
+
     with warehouse.connect() as con:
-        for day in days:
-            files = cache.files_for(landing_days_for(day, policy))
-            prior = kept_ids_between(con, *lookback_window(day, policy))
-            last = ingest_day(day, files, policy, prior)
-            replace_partition(con, day, last.kept, last.quarantined)
-            totals.update(records_in=last.records_in, kept=last.kept.num_rows,
-                          quarantined=last.quarantined.num_rows)  # fmt: skip
-            reasons.update(last.quarantined_by_reason)
-            versions.append(last.data_version())
-            if last.records_in:
-                per_day[day.isoformat()] = [last.records_in, last.kept.num_rows]
-            if len(days) > 1 and last.records_in:
-                context.log_event(
-                    AssetObservation(asset_key=context.asset_key, partition=day.isoformat(),
-                                     metadata=_day_metadata(last))
-                )  # fmt: skip
+        ingested = ingest_days(days, store, con, policy, on_day=observe)
+    totals = ingested.totals
     context.log.info(
         f"{len(days)} day(s): {totals['records_in']} records in, {totals['kept']} kept, "
-        f"{totals['quarantined']} quarantined {dict(reasons)}"
+        f"{totals['quarantined']} quarantined {ingested.quarantined_by_reason}"
     )
-    if len(days) == 1 and last is not None:
-        metadata = _day_metadata(last)
-    else:
-        metadata = {
-            "records_in": totals["records_in"],
-            "kept": totals["kept"],
-            "quarantined": totals["quarantined"],
-            "quarantined_by_reason": MetadataValue.json(dict(sorted(reasons.items()))),
-            "reduction_pct": round(100 * totals["quarantined"] / max(totals["records_in"], 1), 2),
-            "days_in_run": len(days),
-            "records_in_and_kept_by_day": MetadataValue.json(per_day),
-        }
-    version = hashlib.sha256("".join(versions).encode()).hexdigest()[:16]
+    metadata = _day_metadata(ingested.days[0][1]) if len(days) == 1 else _range_metadata(ingested)
     return MaterializeResult(
         metadata={
             **metadata,
@@ -155,8 +111,28 @@ def raw_comments(
             "dagster/row_count": totals["kept"],
             "dagster/column_schema": column_schema(RAW_COMMENTS_SCHEMA),
         },
-        data_version=DataVersion(version),
+        data_version=DataVersion(ingested.data_version),
     )
+
+
+def _range_metadata(ingested: RangeResult) -> dict:
+    """What a range run reports: the range's totals and each day's records in and kept."""
+    totals = ingested.totals
+    return {
+        "records_in": totals["records_in"],
+        "kept": totals["kept"],
+        "quarantined": totals["quarantined"],
+        "quarantined_by_reason": MetadataValue.json(ingested.quarantined_by_reason),
+        "reduction_pct": round(100 * totals["quarantined"] / max(totals["records_in"], 1), 2),
+        "days_in_run": len(ingested.days),
+        "records_in_and_kept_by_day": MetadataValue.json(
+            {
+                day.isoformat(): [result.records_in, result.kept.num_rows]
+                for day, result in ingested.days
+                if result.records_in
+            }
+        ),
+    }
 
 
 @asset(

@@ -34,6 +34,7 @@ from dagster_dbt import (
 
 from assets.dbt_args import build_args
 from orchestration import WAREHOUSE_POOL, daily_partitions
+from resources.dbt_duckdb import release_in_process_duckdb
 from settings import PROJECT_ROOT, Settings
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -205,22 +206,7 @@ def _stream_with_metadata(invocation: DbtCliInvocation) -> Iterator[Any]:
             invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
         )
     finally:
-        _release_in_process_duckdb()
-
-
-def _release_in_process_duckdb() -> None:
-    """Close the DuckDB database dbt-duckdb opened in this process for the row counts.
-
-    DuckDB refuses a second connection to the file from the same process with another
-    configuration, so without this an in-process run (tests, `materialize()`) could not
-    run a Python asset on the warehouse after the dbt step.
-    """
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    env = DuckDBConnectionManager._ENV
-    DuckDBConnectionManager.close_all_connections()
-    if env is not None:
-        env.close()
+        release_in_process_duckdb()
 
 
 @dbt_assets(

@@ -23,7 +23,5 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
         "model_store": ModelStoreResource(uri=settings.model_store),
         "exports": ExportsResource(uri=settings.exports),
         "warehouse": WarehouseResource(path=settings.warehouse),
-        "policies": PoliciesResource(
-            ingest_file=settings.policy_file, training_file=settings.training_policy_file
-        ).validate(),
+        "policies": PoliciesResource.from_settings(settings),
     }

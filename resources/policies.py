@@ -8,6 +8,7 @@ from functools import cache
 from dagster import ConfigurableResource
 
 from ingest.policy import Policy
+from settings import Settings
 from training.policy import TrainingPolicy
 
 
@@ -27,14 +28,19 @@ class PoliciesResource(ConfigurableResource):
     ingest_file: str
     training_file: str
 
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> PoliciesResource:
+        """The policy files the settings name, validated now (at code-location load)."""
+        settings = settings or Settings.from_env()
+        resource = cls(
+            ingest_file=settings.policy_file, training_file=settings.training_policy_file
+        )
+        resource.ingest()
+        resource.training()
+        return resource
+
     def ingest(self) -> Policy:
         return _ingest(self.ingest_file)
 
     def training(self) -> TrainingPolicy:
         return _training(self.training_file)
-
-    def validate(self) -> PoliciesResource:
-        """Load both files now: called when the resources are built."""
-        self.ingest()
-        self.training()
-        return self

@@ -15,6 +15,7 @@ from ingest.day import LandingFile, ingest_day, landing_days_for
 from ingest.landing import COMMENTS_PREFIX, parse_landing_key
 from ingest.policy import Policy
 from ingest.raw_tables import replace_partition
+from resources.policies import PoliciesResource
 from resources.stores import LandingZoneResource
 from resources.warehouse import WarehouseResource
 from settings import PROJECT_ROOT
@@ -44,6 +45,7 @@ def land_two_days(store) -> None:
 
 def run(resources, tags=RANGE_TAGS, assets=(raw_comments,)):
     instance = dg.DagsterInstance.ephemeral()
+    resources = {"policies": PoliciesResource.from_settings(), **resources}
     result = dg.materialize(list(assets), resources=resources, instance=instance, tags=tags)
     assert result.success
     return instance
