@@ -16,6 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+# Larger than any file a day holds; the csv module needs some limit.
+_MAX_FIELD = 2**31 - 1
+
 SUPPORTED_SUFFIXES = (".jsonl", ".ndjson", ".csv", ".jsonl.gz", ".ndjson.gz", ".csv.gz")
 
 
@@ -62,13 +65,35 @@ def _invalid_utf8_detail(text: str) -> str:
     return "invalid UTF-8"
 
 
+_WIDE_BOMS = {
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
+# ASCII text in UTF-16 is half NUL bytes, in UTF-32 three quarters; a stray NUL in a UTF-8
+# file is one bad record, not a wide encoding.
+_WIDE_NUL_SHARE = 0.25
+_SNIFF_BYTES = 4000
+
+
 def _decode(data: bytes) -> tuple[str | None, str]:
     """Decode as UTF-8, keeping undecodable bytes as surrogates so each record can be judged.
 
-    Returns (text, "") or (None, reason detail) for files that are not UTF-8 at all.
+    The encoding is decided by the byte-order mark, then by decoding: only a file whose
+    start is mostly NUL bytes (UTF-16/32 without a mark) is refused whole; a NUL byte in a
+    UTF-8 file costs its record only. Returns (text, "") or (None, reason detail).
     """
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:4000].count(b"\x00") > 0:
-        return None, "file looks like UTF-16/UTF-32 (NUL bytes or a UTF-16 byte-order mark)"
+    for bom, name in _WIDE_BOMS.items():  # longest marks first: UTF-32 LE starts like UTF-16 LE
+        if data.startswith(bom):
+            return None, f"the file starts with a {name} byte-order mark; land it as UTF-8"
+    head = data[:_SNIFF_BYTES]
+    nuls = head.count(b"\x00")
+    if head and nuls / len(head) >= _WIDE_NUL_SHARE:
+        return None, (
+            f"{nuls} of the first {len(head)} bytes are NUL: UTF-16/UTF-32 "
+            "without a byte-order mark; land it as UTF-8"
+        )
     text = data.decode("utf-8", "surrogateescape")
     return text.removeprefix("\ufeff"), ""
 
@@ -132,7 +157,15 @@ def _parse_jsonl(text: str) -> Iterator[ParsedRecord]:
         yield ParsedRecord(record, line_no, line, fields=value)
 
 
+def _nul_detail(raw: str) -> str:
+    return f"NUL byte at character {raw.index(chr(0))} of the record"
+
+
 def _parse_csv(text: str) -> Iterator[ParsedRecord]:
+    # No field-size limit of the csv module's own: an over-long text is the policy's to judge
+    # (text_too_long, its record alone); the module's 131,072-character limit raised an
+    # error that swallowed every record after the long one.
+    csv.field_size_limit(max(csv.field_size_limit(), _MAX_FIELD))
     # Split on "\n" only: str.splitlines would also break on U+2028 and friends inside fields.
     lines = [line + "\n" for line in text.split("\n")]
     if lines and lines[-1] == "\n":
@@ -181,6 +214,11 @@ def _parse_csv(text: str) -> Iterator[ParsedRecord]:
                 _printable(raw),
                 error="invalid_utf8",
                 detail=_invalid_utf8_detail(raw),
+            )
+            continue
+        if "\x00" in raw:
+            yield ParsedRecord(
+                record, this_start, _printable(raw), error="malformed_csv", detail=_nul_detail(raw)
             )
             continue
         if len(row) != len(columns):

@@ -70,6 +70,17 @@ def test_wrong_policy_types_are_refused_naming_file_and_key(doc, key):
         Policy.from_dict(doc, source="policies/x.yml")
 
 
+def test_an_over_long_csv_field_quarantines_its_record_and_counts_every_record(policy):
+    """7 records with one 200,000-character text: 6 kept, 1 text_too_long, 7 counted in."""
+    rows = [f"{i},row {i}" for i in range(1, 8)]
+    rows[2] = "3," + "x" * 200_000
+    result = ingest_day(DAY, [land("long.csv", ("comment_id,text\n" + "\n".join(rows)).encode())],
+                        policy)  # fmt: skip
+    assert result.records_in == 7
+    assert result.kept.column("comment_id").to_pylist() == ["1", "2", "4", "5", "6", "7"]
+    assert reasons(result) == ["text_too_long"]
+
+
 def test_clean_records_are_kept_with_lineage(policy):
     result = ingest_day(
         DAY, [land("a.jsonl", jsonl(comment("1"), comment("2", text="bye")))], policy

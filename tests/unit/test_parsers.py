@@ -46,7 +46,7 @@ def test_invalid_utf8_bytes_quarantine_only_their_record():
     assert out[1].fields == {"comment_id": "2", "text": "ok"}
 
 
-def test_utf16_file_is_rejected_as_a_whole():
+def test_utf16_file_with_a_byte_order_mark_is_rejected_as_a_whole():
     data = '{"comment_id": "1", "text": "a"}\n'.encode("utf-16")
     out = records("x.jsonl", data)
     assert len(out) == 1 and out[0].error == "unsupported_encoding" and out[0].record == 0
@@ -97,3 +97,34 @@ def test_unsupported_extension():
 def test_bom_at_file_start_is_not_part_of_the_first_field():
     out = records("x.csv", "\ufeffcomment_id,text\n1,a\n".encode())
     assert out[0].fields == {"comment_id": "1", "text": "a"}
+
+
+def test_csv_field_longer_than_the_csv_modules_limit_costs_nothing_after_it():
+    """Python's csv stops at 131,072 characters a field; that must not swallow later rows."""
+    long_text = "x" * 200_000
+    data = f"comment_id,text\n1,a\n2,{long_text}\n3,b\n4,c\n".encode()
+    out = records("x.csv", data)
+    assert [r.record for r in out] == [1, 2, 3, 4]
+    assert all(r.error is None for r in out)
+    assert out[1].fields["text"] == long_text and out[3].fields["text"] == "c"
+
+
+def test_nul_byte_in_a_utf8_jsonl_record_quarantines_that_record_only():
+    data = b'{"comment_id": "1", "text": "a"}\n{"comment_id": "2", "text": "a\x00b"}\n'
+    data += b'{"comment_id": "3", "text": "c"}\n'
+    out = records("x.jsonl", data)
+    assert [r.error for r in out] == [None, "malformed_json", None]
+
+
+def test_nul_byte_in_a_csv_record_quarantines_that_record_only():
+    out = records("x.csv", b"comment_id,text\n1,a\x00b\n2,ok\n")
+    assert [r.error for r in out] == ["malformed_csv", None]
+    assert "NUL byte" in out[0].detail and out[1].fields == {"comment_id": "2", "text": "ok"}
+
+
+def test_wide_encodings_are_decided_by_byte_order_mark_or_nul_density():
+    line = '{"comment_id": "1", "text": "a"}\n'
+    for encoding in ("utf-16", "utf-32", "utf-16-le", "utf-16-be"):
+        out = records("x.jsonl", line.encode(encoding))
+        assert len(out) == 1 and out[0].error == "unsupported_encoding", encoding
+        assert "UTF-8" in out[0].detail  # says what to do
