@@ -98,6 +98,8 @@ def raw_comments(
     with warehouse.connect() as con:
         ingested = ingest_days(days, store, con, policy, on_day=observe)
     totals = ingested.totals
+    for key, reason in ingested.skipped_files.items():
+        context.log.warning(f"landing file {key} not read: {reason}")
     context.log.info(
         f"{len(days)} day(s): {totals['records_in']} records in, {totals['kept']} kept, "
         f"{totals['quarantined']} quarantined {ingested.quarantined_by_reason}"
@@ -108,6 +110,7 @@ def raw_comments(
             **metadata,
             "policy_version": policy.version,
             "landing_zone": store.uri(),
+            "skipped_files": MetadataValue.json(ingested.skipped_files),
             "dagster/row_count": totals["kept"],
             "dagster/column_schema": column_schema(RAW_COMMENTS_SCHEMA),
         },

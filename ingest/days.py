@@ -28,6 +28,7 @@ class _FolderCache:
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
         self.folders: dict[dt.date, list[LandingFile]] = {}
+        self.skipped: dict[str, str] = {}
 
     def files_for(self, days: list[dt.date]) -> list[LandingFile]:
         for stale in [d for d in self.folders if d < days[0]]:
@@ -38,6 +39,8 @@ class _FolderCache:
                     LandingFile(info.key, day, self.store.get_bytes(info.key), info.etag)
                     for info in self.store.list(comments_prefix(day))
                 ]
+                for skipped in self.store.skipped(comments_prefix(day)):
+                    self.skipped[skipped.key] = skipped.reason
         return [f for day in days for f in self.folders[day]]
 
 
@@ -46,6 +49,9 @@ class RangeResult:
     """Every day's result, in day order, and the range's totals."""
 
     days: list[tuple[dt.date, IngestResult]] = field(default_factory=list)
+    # Files in the days' landing folders that the store does not serve (links out of the
+    # landing root), by key: read by nobody, so reported instead of silently ignored.
+    skipped_files: dict[str, str] = field(default_factory=dict)
 
     @property
     def totals(self) -> Counter[str]:
@@ -93,4 +99,5 @@ def ingest_days(
         out.days.append((day, result))
         if on_day is not None:
             on_day(day, result)
+    out.skipped_files = dict(sorted(cache.skipped.items()))
     return out

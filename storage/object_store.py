@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,8 @@ class ObjectStore(Protocol):
 
     def list(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectInfo]: ...
 
+    def skipped(self, prefix: str = "") -> list[SkippedObject]: ...
+
     def delete(self, key: str) -> None: ...
 
 
@@ -57,8 +60,25 @@ def _md5(path: Path) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class SkippedObject:
+    """A file in a store's folder that is not served as an object, and why."""
+
+    key: str
+    reason: str
+
+
+# In-flight writes go here, never beside the objects, so a listing needs no name rules
+# (a file named `.x.jsonl` is an object like any other, as the same key on S3 would be).
+_TMP_DIR = ".sluice-tmp"
+
+
 class LocalObjectStore:
-    """Objects as files below `root`; the ETag is the MD5 of the content, as S3's is."""
+    """Objects as files below `root`; the ETag is the MD5 of the content, as S3's is.
+
+    Links are followed only while they stay below the root: a file or folder linked from
+    elsewhere is never read, and listings report it (`skipped`) instead of hiding it.
+    """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
@@ -68,6 +88,16 @@ class LocalObjectStore:
 
     def uri(self, key: str = "") -> str:
         return str(self.root / key) if key else str(self.root)
+
+    def _inside(self, path: Path) -> bool:
+        real, root = path.resolve(), self.root.resolve()
+        return real == root or root in real.parents
+
+    def _path(self, key: str) -> Path:
+        path = self.root / _check_key(key)
+        if not self._inside(path):
+            raise PermissionError(f"{self.uri(key)} links outside the store {self.root}")
+        return path
 
     def _info(self, key: str, path: Path) -> ObjectInfo:
         stat = path.stat()
@@ -79,38 +109,76 @@ class LocalObjectStore:
         )
 
     def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
-        path = self.root / _check_key(key)
+        path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tmp_dir = self.root / _TMP_DIR
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_dir / f"{os.getpid()}-{threading.get_ident()}-{path.name}"
         tmp.write_bytes(data)
-        tmp.replace(path)  # atomic: a reader never sees half a file
+        tmp.replace(path)  # atomic (same file system): a reader never sees half a file
         return self._info(key, path)
 
     def get_bytes(self, key: str) -> bytes:
-        return (self.root / _check_key(key)).read_bytes()
+        return self._path(key).read_bytes()
 
     def head(self, key: str) -> ObjectInfo | None:
         path = self.root / _check_key(key)
-        return self._info(key, path) if path.is_file() else None
+        return self._info(key, path) if path.is_file() and self._inside(path) else None
 
-    def list(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectInfo]:
-        """Objects whose key starts with `prefix`, in key order, after `start_after`."""
+    def _loops(self, folder: Path) -> bool:
+        """Whether `folder` is a link back to one of the folders it is reached through."""
+        real = folder.resolve()
+        ancestors = folder.relative_to(self.root).parents
+        return any((self.root / a).resolve() == real for a in ancestors)
+
+    def _walk(self, prefix: str) -> Iterator[tuple[str, str | None]]:
+        """(key, None) for each object under `prefix`, (key, reason) for each skipped file."""
         base = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
         if not base.is_dir():
             return
-        keys = []
-        for dirpath, _dirs, files in os.walk(base):
+        for dirpath, dirs, files in os.walk(base, followlinks=True):
+            here = Path(dirpath)
+            rel = here.relative_to(self.root).as_posix()
+            if rel == _TMP_DIR or (not rel.startswith(prefix[: len(rel)]) and rel != "."):
+                dirs.clear()
+                continue
+            if not self._inside(here):
+                dirs.clear()
+                yield rel, "a linked folder that points outside the landing root"
+                continue
+            if self._loops(here):
+                dirs.clear()
+                continue
             for name in files:
-                if name.startswith("."):
-                    continue  # in-flight temporary files
-                key = Path(dirpath, name).relative_to(self.root).as_posix()
-                if key.startswith(prefix) and (start_after is None or key > start_after):
-                    keys.append(key)
-        for key in sorted(keys):
+                key = (here / name).relative_to(self.root).as_posix()
+                if not key.startswith(prefix):
+                    continue
+                path = here / name
+                if not path.exists():
+                    yield key, "a broken link"
+                elif not self._inside(path):
+                    yield key, "a link to a file outside the landing root"
+                else:
+                    yield key, None
+
+    def list(self, prefix: str = "", start_after: str | None = None) -> Iterator[ObjectInfo]:
+        """Objects whose key starts with `prefix`, in key order, after `start_after`."""
+        keys = sorted(
+            key
+            for key, skipped in self._walk(prefix)
+            if skipped is None and (start_after is None or key > start_after)
+        )
+        for key in keys:
             yield self._info(key, self.root / key)
 
+    def skipped(self, prefix: str = "") -> list[SkippedObject]:
+        """Files under `prefix` that `list` does not serve, with the reason."""
+        return sorted(
+            SkippedObject(key, reason) for key, reason in self._walk(prefix) if reason is not None
+        )
+
     def delete(self, key: str) -> None:
-        (self.root / _check_key(key)).unlink(missing_ok=True)
+        self._path(key).unlink(missing_ok=True)
 
 
 class S3ObjectStore:
@@ -185,6 +253,10 @@ class S3ObjectStore:
                     etag=obj["ETag"].strip('"'),
                     last_modified=obj["LastModified"],
                 )
+
+    def skipped(self, prefix: str = "") -> list[SkippedObject]:
+        """Nothing: every key of a bucket is an object (S3 has no links)."""
+        return []
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._full(_check_key(key)))

@@ -116,6 +116,32 @@ def test_single_day_run_reports_that_day_and_a_content_version(tmp_path):
     assert again.asset_materialization.tags["dagster/data_version"] == version
 
 
+def test_a_link_out_of_the_landing_root_is_not_read_and_is_reported(tmp_path):
+    zone = LandingZoneResource(uri=str(tmp_path / "landing"))
+    land_two_days(zone.store())
+    secret = tmp_path / "secret.jsonl"
+    secret.write_text('{"comment_id": "stolen", "text": "private"}\n')
+    link = tmp_path / "landing" / "comments" / "dt=2024-05-02" / "evil.jsonl"
+    link.symlink_to(secret)
+    warehouse = str(tmp_path / "w.duckdb")
+    resources = {"landing_zone": zone, "warehouse": WarehouseResource(path=warehouse)}
+    instance = run(resources, tags={"dagster/partition": "2024-05-02"})
+    record = instance.fetch_materializations(dg.AssetKey("raw_comments"), limit=1).records[0]
+    assert record.asset_materialization.metadata["skipped_files"].value == {
+        "comments/dt=2024-05-02/evil.jsonl": "a link to a file outside the landing root"
+    }
+    with duckdb.connect(warehouse, read_only=True) as con:
+        leaked = (
+            con.execute(
+                "SELECT count(*) FROM raw.comments_quarantine WHERE raw_record LIKE '%private%'"
+            ).fetchall()[0][0]
+            + con.execute("SELECT count(*) FROM raw.comments WHERE text = 'private'").fetchall()[0][
+                0
+            ]
+        )
+    assert leaked == 0
+
+
 def test_gold_labels_asset_keeps_good_rows_and_rejects_bad_ones(tmp_path):
     zone = LandingZoneResource(uri=str(tmp_path / "landing"))
     land_two_days(zone.store())
