@@ -86,10 +86,8 @@ def load(folder: Path, root: Path) -> YouTubeData:
 def build_warehouse(folder: Path, root: Path, warehouse: Path) -> None:
     """Land, ingest every landed day, and run dbt into `warehouse`."""
     from demo.youtube import land_youtube
-    from ingest.day import LandingFile, ingest_day, landing_days_for, lookback_window
-    from ingest.landing import comments_prefix
+    from ingest.days import ingest_days
     from ingest.policy import Policy
-    from ingest.raw_tables import kept_ids_between, replace_partition
     from settings import Settings
     from storage.object_store import LocalObjectStore
 
@@ -97,15 +95,7 @@ def build_warehouse(folder: Path, root: Path, warehouse: Path) -> None:
     report = land_youtube(folder, store)
     policy = Policy.load(Settings.from_env().policy_file)
     with duckdb.connect(str(warehouse)) as con:
-        for day in report.days:
-            files = [
-                LandingFile(info.key, landed, store.get_bytes(info.key), info.etag)
-                for landed in landing_days_for(day, policy)
-                for info in store.list(comments_prefix(landed))
-            ]
-            prior = kept_ids_between(con, *lookback_window(day, policy))
-            result = ingest_day(day, files, policy, prior)
-            replace_partition(con, day, result.kept, result.quarantined)
+        ingest_days(report.days, store, con, policy)
     run_dbt(warehouse, root)
 
 

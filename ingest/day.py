@@ -8,6 +8,13 @@ landed when `published_at` is missing or unparseable. Files may land up to
 `late_arrival_days` after publication, so day D reads the folders of D ... D+N
 and keeps the records that are D's. Every record has exactly one owning day,
 which is why rows in = kept + quarantined holds day by day.
+
+Duplicate ids across days are decided from what landed, never from what another run kept,
+so the result does not depend on the order or overlap of runs. Files are taken in arrival
+order: landing day (the `dt=` folder), then the time the object was written (to the whole
+second, as S3 reports it), then the key. A record is a `duplicate_comment_id` when an
+earlier-arriving valid record with the same id landed at most `comment_id_lookback_days`
+before it; so day D also reads the ids in the folders of the look-back before D+0.
 """
 
 from __future__ import annotations
@@ -15,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,10 +41,19 @@ class LandingFile:
     landed_date: dt.date
     data: bytes
     etag: str
+    # When the object was written (LastModified); None sorts first, then by key.
+    arrived: dt.datetime | None = None
 
     @property
     def size(self) -> int:
         return len(self.data)
+
+    @property
+    def arrival_order(self) -> tuple[dt.date, dt.datetime, str]:
+        """Landing day, write time to the second (S3's resolution, so a local folder and a
+        bucket agree), then key: the order in which copies of a record count as first."""
+        arrived = self.arrived.replace(microsecond=0, tzinfo=None) if self.arrived else None
+        return self.landed_date, arrived or dt.datetime.min, self.key
 
 
 @dataclass
@@ -90,11 +105,6 @@ class IngestResult:
         return digest.hexdigest()[:16]
 
 
-def landing_days_for(day: dt.date, policy: Policy) -> list[dt.date]:
-    """The landing folders whose files may hold records of `day`."""
-    return [day + dt.timedelta(days=i) for i in range(policy.late_arrival_days + 1)]
-
-
 def parse_published_at(value: Any) -> dt.datetime | None:
     """An ISO 8601 timestamp as naive UTC, or None when missing or unparseable."""
     if not isinstance(value, str) or not value.strip():
@@ -117,27 +127,94 @@ def _as_text(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-@dataclass
-class _Candidate:
-    file: LandingFile
+@dataclass(frozen=True)
+class _Record:
+    """A parsed record with its owning day and the policy's verdict on it alone.
+
+    `problem` is (reason, detail) when the record is refused whatever else landed; else
+    `values` holds its comment_id, author, normalized text and source. Pure function of the
+    file's bytes and the policy, so it is computed once per file and shared by every day
+    that reads the file.
+    """
+
     parsed: ParsedRecord
-    published_at: dt.datetime | None = None
+    published_at: dt.datetime | None
+    owner: dt.date
+    problem: tuple[str, str] | None
+    values: dict[str, Any] | None
+
+
+_TEXT_FIELDS = ("comment_id", "author", "text", "source")
+
+
+def _validate(
+    parsed: ParsedRecord, routing_reason: str | None, policy: Policy
+) -> tuple[tuple[str, str] | None, dict[str, Any] | None]:
+    """The checks of one record on its own: (problem, None) or (None, values)."""
+    fields = parsed.fields or {}
+    if parsed.error:
+        return (parsed.error, parsed.detail), None
+    if routing_reason:
+        return (routing_reason, f"published_at={fields.get('published_at')}"), None
+    for name in policy.required_fields:
+        if fields.get(name) is None or fields.get(name) == "":
+            return ("missing_field", f"'{name}' is absent or empty"), None
+    try:
+        values = {
+            name: _as_text(fields.get(name)) for name in ("comment_id", "author", "text", "source")
+        }
+    except TypeError as err:
+        return ("invalid_field_type", f"a field is a {err}"), None
+    if not isinstance(fields["text"], str):
+        return ("invalid_field_type", "'text' must be a string"), None
+    comment_id = values["comment_id"].strip()
+    if not comment_id or len(comment_id) > policy.comment_id_max_length:
+        return ("invalid_comment_id", f"length must be 1..{policy.comment_id_max_length}"), None
+    text = values["text"]
+    if policy.charset.control_chars == "quarantine" and has_control_chars(text):
+        return ("forbidden_characters", "control characters in text"), None
+    if policy.charset.reject_replacement_char and "\ufffd" in text:
+        return ("forbidden_characters", "U+FFFD in text (earlier bad decode)"), None
+    text = normalize_text(text, policy.normalize)
+    if len(text) < policy.text_min_length:
+        return ("text_too_short", f"{len(text)} < {policy.text_min_length} chars"), None
+    if len(text) > policy.text_max_length:
+        return ("text_too_long", f"{len(text)} > {policy.text_max_length} chars"), None
+    author = values["author"].strip() if values["author"] else None
+    return None, {"comment_id": comment_id, "author": author, "text": text,
+                  "source": values["source"]}  # fmt: skip
+
+
+def read_records(file: LandingFile, policy: Policy) -> list[_Record]:
+    """Every record of a file, routed to its day and judged on its own."""
+    out = []
+    for parsed in parse_file(file.key, file.data):
+        published = parse_published_at((parsed.fields or {}).get("published_at"))
+        owner, reason = route(
+            published if parsed.fields else None, file.landed_date, policy.late_arrival_days
+        )
+        problem, values = _validate(parsed, reason, policy)
+        out.append(_Record(parsed, published, owner, problem, values))
+    return out
 
 
 class _DayIngest:
-    """Applies the policy to the records one day owns, in a fixed order."""
+    """Applies the policy to the records one day owns, in arrival order."""
 
-    def __init__(self, day: dt.date, policy: Policy, prior_ids: Mapping[str, str]) -> None:
+    def __init__(self, day: dt.date, policy: Policy) -> None:
         self.day = day
         self.policy = policy
         self.version = policy.version
         self.kept: list[dict[str, Any]] = []
         self.quarantined: list[dict[str, Any]] = []
-        self.seen_ids: dict[str, str] = dict(prior_ids)
+        # Every valid copy of an id seen so far, in arrival order: (landing day, where).
+        self.copies: dict[str, list[tuple[dt.date, str]]] = {}
         self.seen_author_texts: dict[tuple[str, str], str] = {}
         self.per_author: Counter[str] = Counter()
 
-    def quarantine(self, c: _Candidate, reason: str, detail: str, fields: dict[str, Any]) -> None:
+    def quarantine(self, file: LandingFile, record: _Record, reason: str, detail: str) -> None:
+        fields = record.parsed.fields or {}
+
         def safe(name: str) -> str | None:
             try:
                 return _as_text(fields.get(name))
@@ -147,98 +224,69 @@ class _DayIngest:
         self.quarantined.append(
             {
                 "partition_date": self.day,
-                "landed_date": c.file.landed_date,
-                "source_file": c.file.key,
-                "source_record": c.parsed.record,
-                "source_line": c.parsed.line,
+                "landed_date": file.landed_date,
+                "source_file": file.key,
+                "source_record": record.parsed.record,
+                "source_line": record.parsed.line,
                 "reason": reason,
                 "detail": detail,
                 "comment_id": safe("comment_id"),
                 "author": safe("author"),
                 "text": safe("text"),
-                "raw_record": c.parsed.raw,
+                "raw_record": record.parsed.raw,
                 "policy_version": self.version,
             }
         )
 
-    def consider(self, c: _Candidate, routing_reason: str | None) -> None:
-        p, policy = c.parsed, self.policy
-        fields = p.fields or {}
-        if p.error:
-            return self.quarantine(c, p.error, p.detail, fields)
-        if routing_reason:
-            return self.quarantine(
-                c, routing_reason, f"published_at={fields.get('published_at')}", fields
-            )
-        for name in policy.required_fields:
-            if fields.get(name) is None or fields.get(name) == "":
-                return self.quarantine(c, "missing_field", f"'{name}' is absent or empty", fields)
-        try:
-            values = {
-                name: _as_text(fields.get(name))
-                for name in ("comment_id", "author", "text", "source")
-            }
-        except TypeError as err:
-            return self.quarantine(c, "invalid_field_type", f"a field is a {err}", fields)
-        if not isinstance(fields["text"], str):
-            return self.quarantine(c, "invalid_field_type", "'text' must be a string", fields)
-        comment_id = values["comment_id"].strip()
-        if not comment_id or len(comment_id) > policy.comment_id_max_length:
-            return self.quarantine(
-                c, "invalid_comment_id", f"length must be 1..{policy.comment_id_max_length}", fields
-            )
-        text = values["text"]
-        if policy.charset.control_chars == "quarantine" and has_control_chars(text):
-            return self.quarantine(c, "forbidden_characters", "control characters in text", fields)
-        if policy.charset.reject_replacement_char and "\ufffd" in text:
-            return self.quarantine(
-                c, "forbidden_characters", "U+FFFD in text (earlier bad decode)", fields
-            )
-        text = normalize_text(text, policy.normalize)
-        if len(text) < policy.text_min_length:
-            return self.quarantine(
-                c, "text_too_short", f"{len(text)} < {policy.text_min_length} chars", fields
-            )
-        if len(text) > policy.text_max_length:
-            return self.quarantine(
-                c, "text_too_long", f"{len(text)} > {policy.text_max_length} chars", fields
-            )
-        here = f"{c.file.key} record {p.record}"
+    def earlier_copy(self, comment_id: str, landed: dt.date) -> str | None:
+        """Where the first valid copy of `comment_id` within the look-back landed, if any."""
+        oldest = landed - dt.timedelta(days=self.policy.dedupe.comment_id_lookback_days)
+        return next(
+            (where for day, where in self.copies.get(comment_id, []) if day >= oldest), None
+        )
+
+    def remember(self, file: LandingFile, record: _Record) -> None:
+        """Count a valid record as a copy of its id, whichever day owns it."""
+        if record.values is not None:
+            here = f"{file.key} record {record.parsed.record}"
+            self.copies.setdefault(record.values["comment_id"], []).append((file.landed_date, here))
+
+    def consider(self, file: LandingFile, record: _Record) -> None:
+        if record.problem is not None:
+            return self.quarantine(file, record, *record.problem)
+        values, policy = record.values, self.policy
+        assert values is not None
+        comment_id, author = values["comment_id"], values["author"]
         if policy.dedupe.comment_id:
-            if comment_id in self.seen_ids:
+            first = self.earlier_copy(comment_id, file.landed_date)
+            if first is not None:
                 return self.quarantine(
-                    c, "duplicate_comment_id", f"first seen in {self.seen_ids[comment_id]}", fields
+                    file, record, "duplicate_comment_id", f"first seen in {first}"
                 )
-            self.seen_ids[comment_id] = here
-        author = values["author"].strip() if values["author"] else None
+        here = f"{file.key} record {record.parsed.record}"
         if policy.dedupe.author_text and author:
-            key = (author, dedupe_key(text))
+            key = (author, dedupe_key(values["text"]))
             if key in self.seen_author_texts:
-                return self.quarantine(
-                    c,
-                    "duplicate_author_text",
-                    f"same text as {self.seen_author_texts[key]}",
-                    fields,
-                )
+                detail = f"same text as {self.seen_author_texts[key]}"
+                return self.quarantine(file, record, "duplicate_author_text", detail)
             self.seen_author_texts[key] = here
         if policy.author_daily_cap is not None and author:
             if self.per_author[author] >= policy.author_daily_cap:
-                return self.quarantine(
-                    c, "author_cap_exceeded", f"cap is {policy.author_daily_cap} per day", fields
-                )
+                detail = f"cap is {policy.author_daily_cap} per day"
+                return self.quarantine(file, record, "author_cap_exceeded", detail)
             self.per_author[author] += 1
         self.kept.append(
             {
                 "comment_id": comment_id,
                 "author": author,
-                "text": text,
-                "published_at": c.published_at,
+                "text": values["text"],
+                "published_at": record.published_at,
                 "source": values["source"],
                 "partition_date": self.day,
-                "landed_date": c.file.landed_date,
-                "source_file": c.file.key,
-                "source_record": p.record,
-                "source_line": p.line,
+                "landed_date": file.landed_date,
+                "source_file": file.key,
+                "source_record": record.parsed.record,
+                "source_line": record.parsed.line,
                 "policy_version": self.version,
             }
         )
@@ -259,42 +307,54 @@ def route(
     return published, None
 
 
-def lookback_window(day: dt.date, policy: Policy) -> tuple[dt.date, dt.date]:
-    """[start, end) of the earlier days whose kept ids count as duplicates for `day`."""
-    return day - dt.timedelta(days=policy.dedupe.comment_id_lookback_days), day
+def landing_days_for(day: dt.date, policy: Policy) -> list[dt.date]:
+    """The landing folders whose files may hold records of `day`."""
+    return [day + dt.timedelta(days=i) for i in range(policy.late_arrival_days + 1)]
+
+
+def folders_read_for(day: dt.date, policy: Policy) -> list[dt.date]:
+    """Every landing folder `day`'s ingest reads: its own records' folders, and before them
+    the look-back, whose ids decide which copies of a record came first."""
+    lookback = policy.dedupe.comment_id_lookback_days if policy.dedupe.comment_id else 0
+    first = day - dt.timedelta(days=lookback)
+    return [first + dt.timedelta(days=i) for i in range(lookback + policy.late_arrival_days + 1)]
+
+
+RecordCache = dict[tuple[str, str], list[_Record]]
 
 
 def ingest_day(
     day: dt.date,
     files: list[LandingFile],
     policy: Policy,
-    prior_ids: Mapping[str, str] | None = None,
+    cache: RecordCache | None = None,
 ) -> IngestResult:
-    """Ingest the records `day` owns among `files` (the folders of `landing_days_for(day)`).
+    """Ingest the records `day` owns among `files` (the folders of `folders_read_for(day)`).
 
-    `prior_ids` maps ids kept on the days of `lookback_window(day)` to where they were
-    kept, so a record re-sent on a later day is quarantined rather than kept twice.
+    Files of other days count only as earlier copies of an id. `cache` keeps each file's
+    parsed records across the days of a range, keyed by (key, ETag).
     """
-    state = _DayIngest(day, policy, prior_ids or {})
+    cache = {} if cache is None else cache
+    state = _DayIngest(day, policy)
     stats = {f.key: FileStats(f.key, f.size, f.etag, f.landed_date.isoformat()) for f in files}
     elsewhere: Counter[str] = Counter()
-    for file in sorted(files, key=lambda f: (f.landed_date, f.key)):
-        for parsed in parse_file(file.key, file.data):
-            published = parse_published_at((parsed.fields or {}).get("published_at"))
-            owner, reason = route(
-                published if parsed.fields else None, file.landed_date, policy.late_arrival_days
-            )
-            if owner != day:
-                elsewhere[owner.isoformat()] += 1
-                continue
-            before = len(state.kept)
-            state.consider(_Candidate(file, parsed, published), reason)
-            s = stats[file.key]
-            s.records_owned += 1
-            if len(state.kept) > before:
-                s.kept += 1
-            else:
-                s.quarantined += 1
+    for file in sorted(files, key=lambda f: f.arrival_order):
+        records = cache.get((file.key, file.etag))
+        if records is None:
+            records = cache[(file.key, file.etag)] = read_records(file, policy)
+        for record in records:
+            if record.owner == day:
+                before = len(state.kept)
+                state.consider(file, record)
+                s = stats[file.key]
+                s.records_owned += 1
+                if len(state.kept) > before:
+                    s.kept += 1
+                else:
+                    s.quarantined += 1
+            elif file.landed_date >= day:
+                elsewhere[record.owner.isoformat()] += 1
+            state.remember(file, record)
     return IngestResult(
         day=day,
         kept=pa.Table.from_pylist(state.kept, schema=RAW_COMMENTS_SCHEMA),

@@ -1,9 +1,10 @@
 """Ingest a range of days in order: fetch each landing folder once, ingest each day, write it.
 
 Pure (no Dagster): the `raw_comments` asset calls `ingest_days` with its landing store and
-warehouse connection, and turns the returned results into metadata. Days run in order so
-that each day's duplicate look-back sees the days before it; each day is written in its own
-transaction, so a range that fails midway leaves whole days behind, never half of one.
+warehouse connection, and turns the returned results into metadata. A day's result depends
+only on the files that landed in the folders it reads, never on another day's run, so days
+may run in any order or in parallel; a range reads and parses each folder once. Each day is
+written in its own transaction: a range that fails midway leaves whole days, never half.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ingest.day import IngestResult, LandingFile, ingest_day, landing_days_for, lookback_window
+from ingest.day import IngestResult, LandingFile, RecordCache, folders_read_for, ingest_day
 from ingest.landing import comments_prefix
 from ingest.policy import Policy
-from ingest.raw_tables import kept_ids_between, replace_partition
+from ingest.raw_tables import replace_partition
 from storage.object_store import ObjectStore
 from storage.tables import Connection
 
@@ -36,7 +37,9 @@ class _FolderCache:
         for day in days:
             if day not in self.folders:
                 self.folders[day] = [
-                    LandingFile(info.key, day, self.store.get_bytes(info.key), info.etag)
+                    LandingFile(
+                        info.key, day, self.store.get_bytes(info.key), info.etag, info.last_modified
+                    )
                     for info in self.store.list(comments_prefix(day))
                 ]
                 for skipped in self.store.skipped(comments_prefix(day)):
@@ -90,11 +93,14 @@ def ingest_days(
     `on_day` is told about each day as soon as it is written (the asset logs it).
     """
     cache = _FolderCache(store)
+    records: RecordCache = {}
     out = RangeResult()
     for day in sorted(days):
-        files = cache.files_for(landing_days_for(day, policy))
-        prior = kept_ids_between(con, *lookback_window(day, policy))
-        result = ingest_day(day, files, policy, prior)
+        files = cache.files_for(folders_read_for(day, policy))
+        live = {(f.key, f.etag) for f in files}
+        for gone in [k for k in records if k not in live]:
+            del records[gone]  # folders behind the range's window: keep memory bounded
+        result = ingest_day(day, files, policy, records)
         replace_partition(con, day, result.kept, result.quarantined)
         out.days.append((day, result))
         if on_day is not None:

@@ -45,7 +45,10 @@ reading the file could narrow this down, which would make a tick cost grow
 with file sizes; requesting L alone would leave late records out of their
 days. So every day of L-N..L within the partitions is requested, one request
 per day however many of its files changed. Days that are not partitions yet
-(today, future-dated folders) wait in the cursor until they are.
+(today, future-dated folders) wait in the cursor until they are. A file also
+feeds the duplicate look-back of the `comment_id_lookback_days` after L (an id
+that landed first wins): those later days are re-run when they were ingested
+without it (`recheck_days`).
 """
 
 from __future__ import annotations
@@ -152,6 +155,8 @@ class Scan:
     sweep_keys: int
     changed_groups: list[str]
     pass_complete: bool
+    # Later days that read the changed files only for their look-back (see `recheck_days`).
+    rechecks: dict[dt.date, set[FileId]] = field(default_factory=dict)
 
     def summary(self) -> str:
         sweep = "sweep pass complete" if self.pass_complete else "sweep continues next tick"
@@ -196,8 +201,18 @@ def fingerprint(objects: Iterable[ObjectInfo]) -> str:
 
 
 def affected_days(landed: dt.date, late_days: int) -> list[dt.date]:
-    """The days whose ingest reads a file that landed on `landed` (see `landing_days_for`)."""
+    """The days whose records a file that landed on `landed` may hold (`landing_days_for`)."""
     return [landed - dt.timedelta(days=n) for n in range(late_days, -1, -1)]
+
+
+def recheck_days(landed: dt.date, lookback_days: int) -> list[dt.date]:
+    """Later days whose duplicate look-back reads a file that landed on `landed`.
+
+    A file landing late in an old folder arrived, by contract, on that folder's day: its
+    records may be earlier copies of ids a later day kept. Those days are re-run only if
+    they were ingested already; a day not ingested yet will read the file when it is.
+    """
+    return [landed + dt.timedelta(days=n) for n in range(1, lookback_days + 1)]
 
 
 def _groups(objects: Iterable[ObjectInfo], in_head: bool) -> Iterator[tuple[str, list[ObjectInfo]]]:
@@ -234,6 +249,7 @@ def scan_landing(
     last_day: dt.date | None,
     head_days: int = HEAD_DAYS,
     budget: int = SWEEP_KEYS_PER_TICK,
+    lookback_days: int = 0,
 ) -> Scan:
     """List the head and one sweep slice, find changed groups, and map their files to days.
 
@@ -254,6 +270,7 @@ def scan_landing(
     files += [o for name in changed_head for o in head[name]]
 
     candidates: dict[dt.date, set[FileId]] = defaultdict(set)
+    rechecks: dict[dt.date, set[FileId]] = defaultdict(set)
     problems: list[str] = []
     waiting: set[dt.date] = set()
     for obj in files:
@@ -275,6 +292,9 @@ def scan_landing(
                 candidates[day].add((obj.key, obj.etag))
             else:
                 waiting.add(day)
+        for day in recheck_days(landed, lookback_days):
+            if last_day is not None and day <= last_day:
+                rechecks[day].add((obj.key, obj.etag))
 
     for text in cursor.waiting:
         day = dt.date.fromisoformat(text)
@@ -300,6 +320,7 @@ def scan_landing(
         sweep_keys=sum(len(m) for m in swept.values()),
         changed_groups=changed_sweep + changed_head,
         pass_complete=after is None,
+        rechecks=dict(rechecks),
     )
 
 
@@ -318,13 +339,22 @@ def _covered(group: str, start_after: str | None, stop_after: str | None) -> boo
 
 
 def pending_runs(
-    candidates: Mapping[dt.date, set[FileId]], ingested: Mapping[dt.date, Ingested]
+    candidates: Mapping[dt.date, set[FileId]],
+    ingested: Mapping[dt.date, Ingested],
+    rechecks: Mapping[dt.date, set[FileId]] | None = None,
 ) -> list[DayRun]:
-    """One run per day that has candidate files its latest ingest did not read, oldest first."""
+    """One run per day that has candidate files its latest ingest did not read, oldest first.
+
+    A recheck file makes its day pending only when the day was ingested before without it.
+    """
     runs = []
-    for day in sorted(candidates):
+    rechecks = rechecks or {}
+    for day in sorted(set(candidates) | set(rechecks)):
         done = ingested.get(day, Ingested())
-        pending = tuple(sorted(candidates[day] - done.files))
+        files = set(candidates.get(day, set()))
+        if done.run_id is not None:
+            files |= rechecks.get(day, set())
+        pending = tuple(sorted(files - done.files))
         if pending:
             runs.append(DayRun(day, pending, done.run_id))
     return runs

@@ -104,14 +104,3 @@ def replace_gold_labels(con: Any, labels: pa.Table, rejects: pa.Table) -> None:
         con.execute(
             "CREATE OR REPLACE TABLE raw.gold_labels_rejects AS SELECT * FROM _sluice_rejects"
         )
-
-
-def kept_ids_between(con: Any, start: dt.date, end: dt.date) -> dict[str, str]:
-    """Ids kept on days in [start, end), mapped to where they were kept."""
-    create_raw_tables(con)
-    rows = con.execute(
-        "SELECT comment_id, min(partition_date) FROM raw.comments "
-        "WHERE partition_date >= ? AND partition_date < ? GROUP BY comment_id",
-        [start, end],
-    ).fetchall()
-    return {cid: f"partition {day}" for cid, day in rows}
