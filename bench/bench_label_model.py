@@ -8,7 +8,7 @@ task's LFs are applied to `comment_features`; the three models see the same labe
 - fitted on the training pool (the four first videos, as in Snorkel's tutorial; dev gold
   labels are rows of it), scored on the `test` rows of the fifth video that were ingested,
   ties broken at random with one seed for all models, rows where every LF abstains included;
-- ours: `LabelModel(2).fit(L_train, Y_dev=..., L_dev=..., seed=123)`, i.e. the 100 dev gold
+- ours: `LabelModel(2, seed=123).fit(L_train, L_dev=..., Y_dev=...)`, i.e. the 100 dev gold
   labels estimate the class balance and anchor EM, and `label_model_no_dev`, the same
   without any gold label; Snorkel: `LabelModel(cardinality=2).fit(L_train, n_epochs=500,
   log_freq=100, seed=123)`, the tutorial's call, in its own venv.
@@ -89,10 +89,10 @@ def compare_models(data: YouTubeData, work: Path, repeats: int) -> dict[str, Any
     L = matrix.L
     (train, y_train), (dev, y_dev), (test, y_test) = map(data.rows, ("train", "dev", "test"))
     ours, our_fit = timed(
-        lambda: LabelModel(2).fit(L[train], Y_dev=y_dev, L_dev=L[dev], seed=SEED), repeats * 3
+        lambda: LabelModel(2, seed=SEED).fit(L[train], L_dev=L[dev], Y_dev=y_dev), repeats * 3
     )
     # The same model without any gold label, as Snorkel is fitted in the tutorial.
-    blind, blind_fit = timed(lambda: LabelModel(2).fit(L[train], seed=SEED), repeats * 3)
+    blind, blind_fit = timed(lambda: LabelModel(2, seed=SEED).fit(L[train]), repeats * 3)
     splits = {"train": train, "test": test}
     probs = {
         "label_model": {s: ours.predict_proba(L[r]) for s, r in splits.items()},
@@ -138,7 +138,7 @@ def compare_appliers(data: YouTubeData, work: Path, n_rows: int, repeats: int) -
     with duckdb.connect() as con:
         con.execute("SET enable_progress_bar = false")
         con.execute("CREATE TABLE bench_rows AS SELECT * FROM read_parquet(?)", [str(parquet)])
-        apply_lfs(con, "bench_rows", LFS)  # warm-up: builds the LFs' regex trees once
+        apply_lfs(con, "bench_rows", LFS)  # warm-up: builds the keyword patterns once
         load_before = os.getloadavg()[0]
         matrix, ours, ours_cpu = best_of(lambda: apply_lfs(con, "bench_rows", LFS), repeats)
         load_after = os.getloadavg()[0]

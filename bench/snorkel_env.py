@@ -23,7 +23,7 @@ from settings import PROJECT_ROOT
 VENV = Path(__file__).resolve().with_name(".venv-snorkel")
 RUNNER = Path(__file__).resolve().with_name("snorkel_runner.py")
 REQUIREMENTS = (["torch==2.13.0"], ["snorkel==0.10.*"])
-CHECK = "import duckdb, pyarrow, torch, snorkel; assert snorkel.__version__.startswith('0.10')"
+CHECK = "import duckdb, pyarrow, re2, torch, snorkel; assert snorkel.__version__.startswith('0.10')"
 
 
 class SnorkelUnavailable(RuntimeError):
@@ -37,7 +37,11 @@ def python() -> Path:
         return exe
     print(f"bench: creating the Snorkel environment in {VENV} (one-time, a few minutes)")
     steps = [[sys.executable, "-m", "venv", "--clear", str(VENV)]]
-    ours = [f"duckdb=={version('duckdb')}", f"pyarrow=={version('pyarrow')}"]
+    ours = [
+        f"duckdb=={version('duckdb')}",
+        f"pyarrow=={version('pyarrow')}",
+        f"google-re2=={version('google-re2')}",
+    ]
     for packages in (*REQUIREMENTS, ours):
         steps.append([str(exe), "-m", "pip", "install", "-q", *packages])
     for step in steps:

@@ -4,9 +4,9 @@
     python bench/snorkel_runner.py apply '{"rows": "rows.parquet", "out": "L.npy"}'
 
 Prints one JSON line. The LFs are this project's (`labeling_functions.LFS`), translated to
-Snorkel `LabelingFunction`s that evaluate one row in pure Python, the way Snorkel's
-`PandasLFApplier` calls them: declarative LFs through their own Python evaluation (the
-pattern compiled once from the same tree that renders their SQL), and the Python LFs, which
+Snorkel `LabelingFunction`s that evaluate one row in Python, the way Snorkel's
+`PandasLFApplier` calls them: declarative LFs through their own Python evaluation (their RE2
+pattern, the one their SQL runs, compiled once with google-re2), and the Python LFs, which
 this project writes over whole batches, through the row-by-row forms below, written from
 the same cues. The benchmark checks that the votes are identical to this project's applier.
 """
@@ -36,7 +36,7 @@ Row = Any  # a pandas Series, one row of the DataFrame
 def _declarative(lf: DeclarativeLF) -> Callable[[Row], int]:
     if isinstance(lf, ThresholdLF):
         return lambda x: lf.vote_value(x[lf.column])
-    pattern = regex.compile_python(lf.pattern_tree)
+    pattern = regex.compiled(lf.re2_pattern)
     column, label = lf.column, lf.label
 
     def vote(x: Row) -> int:
@@ -48,8 +48,8 @@ def _declarative(lf: DeclarativeLF) -> Callable[[Row], int]:
 
 def _row_forms() -> dict[str, Callable[[Row], int]]:
     """Per-row versions of the task's batch Python LFs."""
-    promotion = regex.compile_python(spam.cue(spam.PROMOTION))
-    emotion = regex.compile_python(spam.cue(spam.EMOTION))
+    promotion = regex.compiled(spam.PROMOTION)
+    emotion = regex.compiled(spam.EMOTION)
 
     def short_comment(x: Row) -> int:
         return spam.HAM if x.word_count < 5 and x.url_count == 0 else ABSTAIN

@@ -9,22 +9,17 @@ Spam LFs are precise and narrow (each catches one kind of promotion); ham LFs ar
 and the widest, `no_promotion`, votes ham on comments that show none of the promotion cues,
 so that almost every comment gets at least one vote. Declarative LFs run as SQL inside the
 warehouse; the Python LFs combine a text cue with a condition (a cue and the absence of
-another, or two counts), which one declarative LF cannot express. Their text cues are
-portable patterns (`weak_supervision.regex`) matched with RE2 over whole Arrow columns, like
-the SQL LFs, and with the same matches as Python's `re` on the same pattern tree.
+another, or two counts), which one declarative LF cannot express. Their text cues are RE2
+patterns, matched case-insensitively over whole Arrow columns: the same engine as the SQL LFs.
 
-A Python LF's version hashes its own source only: when editing a cue constant below
-(`PROMOTION`, `EMOTION`), also touch the source of the LFs that use it so that their version
-changes with their votes.
+A Python LF's version covers the helpers and constants of this module that it uses
+(`contains`, `PROMOTION`, ...), so editing a cue changes the version of every LF using it.
 """
 
-import functools
 import re
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from weak_supervision import (
     ABSTAIN,
@@ -46,21 +41,15 @@ def describe(doc: str, lf: LabelingFunction) -> LabelingFunction:
     return lf
 
 
-@functools.cache
-def cue(pattern: str) -> regex.Node:
-    """A Python LF's text cue as a case-insensitive portable pattern tree.
-
-    Built on first use, not at import: case folding needs Unicode tables that take a few
-    hundred milliseconds to compute, which must not slow down loading the code location.
-    """
-    return regex.parse(pattern, ignore_case=True)
+def cue(pattern: str) -> str:
+    """A Python LF's text cue: the RE2 `pattern`, case-insensitive, checked when defined."""
+    regex.compiled(f"(?i){pattern}")  # a bad cue fails at import, not mid-run
+    return f"(?i){pattern}"
 
 
 def contains(texts: pd.Series, pattern: str) -> np.ndarray:
-    """Whether each text contains the cue `pattern` (NULL: no), with RE2 over the column."""
-    arrow = pa.array(texts, type=pa.string(), from_pandas=True)
-    found = pc.match_substring_regex(arrow, regex.render(cue(pattern), "re2"))
-    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+    """Whether each text matches the cue `pattern` (NULL: no), with RE2 over the whole column."""
+    return regex.search(texts, pattern)
 
 
 def counts(batch: pd.DataFrame, column: str) -> np.ndarray:
@@ -69,12 +58,12 @@ def counts(batch: pd.DataFrame, column: str) -> np.ndarray:
 
 
 # Links, calls to action and one's own content: what a comment that promotes something says.
-PROMOTION = (
+PROMOTION = cue(
     r"http|www|\.com|subscri|channel|check\s*(it |this |me |my )?out|\bcheck my\b|please|plz"
     r"|follow me|\bmy (new |latest |first )?(video|music|song|page|rap|track)"
 )
 # Love, hate, laughter, swearing: a viewer reacting to what they watched.
-EMOTION = (
+EMOTION = cue(
     r"\b(love|loved|hate|lol|haha\w*|lmao|xd|funny|sucks?|shit|fuck\w*|miss|cry|omg|wow)\b"
     r"|<3|\x{2665}|:\)|:d\b"
 )

@@ -8,9 +8,11 @@ Labeling functions (LFs) vote an int label per row, or -1 to abstain:
   (`row=True` for `f(row) -> vote`).
 - `KeywordLF`, `RegexLF` and `ThresholdLF` are declarative: they compile, through a
   `SqlDialect` (`DuckDBDialect`), to one `CASE WHEN ... THEN label ELSE -1 END` with bound
-  parameters, and have a Python evaluation that gives identical votes. Patterns are parsed into
-  a tree rendered separately for RE2 and Python `re` (see `weak_supervision.regex`).
-- Every LF has a `version`: a short hash of its definition, stable across processes.
+  parameters, and have a Python evaluation that gives identical votes. Patterns are RE2 on both
+  sides (DuckDB's `regexp_matches`; google-re2 and `pyarrow.compute` in Python); a pattern RE2
+  cannot run raises `RegexSyntaxError` when the LF is built (see `weak_supervision.regex`).
+- Every LF has a `version`: a short hash of its definition, stable across processes; a Python
+  LF's covers the helpers and constants of its module that it uses.
 
 `apply_lfs(con, table_or_sql_or_frame, lfs)` returns a `LabelMatrix` (ids, int8 `L`, names,
 versions; rows sorted by id), running all declarative LFs in one DuckDB pass and Python LFs over
@@ -25,12 +27,17 @@ EM from explaining correlated LFs with a wrong split of the classes. Dev rows wi
 (`L_dev`, `Y_dev`) can join EM as labelled rows. Prediction is the posterior P(y | votes) by
 default; with `abstain_evidence=True` which LFs stayed silent counts too. Rows where every LF
 abstains get the class balance. `MajorityVoter` is the baseline with the same API.
+
+Both follow scikit-learn's conventions (`BaseLabeler`): every hyperparameter, seed included, is
+an `__init__` argument (`get_params`, `set_params`, `sklearn.base.clone` work); `fit(L, L_dev,
+Y_dev)` takes only data; fitted attributes end in `_`. For example
+`LabelModel(cardinality=2, seed=123).fit(L, L_dev=L_dev, Y_dev=Y_dev).predict_proba(L)`.
 """
 
 from weak_supervision.analysis import dataset_summary, lf_summary, to_markdown
 from weak_supervision.applier import LabelMatrix, apply_lfs, apply_lfs_reference
 from weak_supervision.declarative import DeclarativeLF, KeywordLF, RegexLF, ThresholdLF
-from weak_supervision.label_model import LabelModel, MajorityVoter
+from weak_supervision.label_model import BaseLabeler, LabelModel, MajorityVoter
 from weak_supervision.lf import ABSTAIN, LabelingFunction, PythonLF, labeling_function
 from weak_supervision.metrics import probs_to_preds, score_predictions
 from weak_supervision.regex import RegexSyntaxError
@@ -38,6 +45,7 @@ from weak_supervision.sql import DuckDBDialect, SqlDialect, SqlFragment
 
 __all__ = [
     "ABSTAIN",
+    "BaseLabeler",
     "DeclarativeLF",
     "DuckDBDialect",
     "KeywordLF",

@@ -2,8 +2,8 @@
 
 They run inside the warehouse in one SQL pass (see `applier.apply_lfs`), and their Python
 evaluation (`vote_value`, `__call__`) gives the same votes, which the reference applier and the
-tests rely on. Text matching goes through `weak_supervision.regex`, which renders one syntax
-tree for both RE2 and Python `re` so the two cannot drift apart.
+tests rely on. Text matching is RE2 on both sides (DuckDB's `regexp_matches`, google-re2 and
+`pyarrow.compute` in Python), so one pattern string serves both (see `weak_supervision.regex`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from weak_supervision import regex
 from weak_supervision.lf import ABSTAIN, LabelingFunction, short_hash, validate_label
@@ -79,64 +80,34 @@ class DeclarativeLF(LabelingFunction):
 
 
 class _PatternLF(DeclarativeLF):
-    """Shared machinery of the text-matching LFs: one regex tree, two renderings.
+    """Shared machinery of the text-matching LFs: one RE2 pattern for SQL and for Python."""
 
-    The tree is built on first use: case folding and word boundaries need Unicode tables that
-    take a few hundred milliseconds to compute, which must not slow down importing the LFs.
-    """
-
-    @abstractmethod
-    def _build_tree(self) -> regex.Node: ...
-
-    @functools.cached_property
-    def pattern_tree(self) -> regex.Node:
-        return self._build_tree()
+    re2_pattern: str  # flags included; what DuckDB and Python both run
 
     def condition(self, dialect: SqlDialect) -> SqlFragment:
-        return dialect.regex_search(dialect.quote_identifier(self.column), self.pattern_tree)
+        return dialect.regex_search(dialect.quote_identifier(self.column), self.re2_pattern)
 
     def vote_value(self, value: Any) -> int:
         if is_missing(value):
             return ABSTAIN
         if not isinstance(value, str):
             raise TypeError(f"LF {self.name!r} expects text in {self.column!r}, got {value!r}")
-        return self.label if regex.compile_python(self.pattern_tree).search(value) else ABSTAIN
+        return self.label if regex.compiled(self.re2_pattern).search(value) else ABSTAIN
 
-
-def keyword_pattern(keywords: Iterable[str], *, ignore_case: bool, whole_word: bool) -> regex.Node:
-    """A regex tree matching any keyword; with `whole_word`, not inside a longer word.
-
-    Word characters are Unicode letters, marks, numbers and `_`. A boundary is only required on a
-    side where the keyword itself starts/ends with a word character, so `"$$$"` still matches
-    in `"win$$$"`. RE2 has no lookarounds, so a boundary is "start/end of text or a non-word
-    character"; keywords are grouped by which boundaries they need to keep the pattern small.
-    """
-    groups: dict[tuple[bool, bool], list[regex.Node]] = {}
-    for keyword in keywords:
-        word = regex.unicode_word_ranges()
-        needs = (
-            whole_word and regex.contains(word, ord(keyword[0])),
-            whole_word and regex.contains(word, ord(keyword[-1])),
-        )
-        groups.setdefault(needs, []).append(regex.literal(keyword, ignore_case=ignore_case))
-    non_word = regex.CharSet(regex.unicode_word_ranges(), negated=True) if whole_word else None
-    options: list[regex.Node] = []
-    for (left, right), literals in sorted(groups.items()):
-        parts: list[regex.Node] = []
-        if left and non_word is not None:
-            parts.append(regex.Alternation((regex.Anchor("text_start"), non_word)))
-        parts.append(literals[0] if len(literals) == 1 else regex.Alternation(tuple(literals)))
-        if right and non_word is not None:
-            parts.append(regex.Alternation((regex.Anchor("text_end"), non_word)))
-        options.append(regex.Concat(tuple(parts)))
-    return options[0] if len(options) == 1 else regex.Alternation(tuple(options))
+    def __call__(self, batch: pd.DataFrame) -> np.ndarray:
+        try:
+            found = regex.search(batch[self.column], self.re2_pattern)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+            raise TypeError(f"LF {self.name!r} expects text in {self.column!r}: {err}") from None
+        return np.where(found, self.label, ABSTAIN).astype(np.int8)
 
 
 class KeywordLF(_PatternLF):
     """Votes `label` when the text contains any of `keywords` (as whole words by default).
 
-    Case-insensitive matching uses simple Unicode case mappings, spelled out as explicit
-    character classes so DuckDB and Python agree (see `weak_supervision.regex`).
+    Case-insensitive matching uses simple Unicode case mappings and word characters are Unicode
+    letters, marks, numbers and `_`, both spelled out as explicit classes from Python's Unicode
+    tables, so every RE2 build agrees (see `weak_supervision.regex.keyword_pattern`).
     """
 
     def __init__(
@@ -156,8 +127,10 @@ class KeywordLF(_PatternLF):
         self.case_sensitive = case_sensitive
         self.whole_word = whole_word
 
-    def _build_tree(self) -> regex.Node:
-        return keyword_pattern(
+    @functools.cached_property
+    def re2_pattern(self) -> str:
+        # Built on first use: the Unicode tables take a few hundred ms, not at LF import.
+        return regex.keyword_pattern(
             self.keywords, ignore_case=not self.case_sensitive, whole_word=self.whole_word
         )
 
@@ -173,13 +146,19 @@ class KeywordLF(_PatternLF):
 
 
 _ALLOWED_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL
+_FLAG_LETTERS = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"))
 
 
 class RegexLF(_PatternLF):
-    """Votes `label` where `pattern` matches anywhere in the text (search, not full match).
+    """Votes `label` where the RE2 `pattern` matches anywhere in the text (search, not match).
 
-    `pattern` must use the portable subset described in `weak_supervision.regex`; `flags` may
-    combine `re.IGNORECASE`, `re.MULTILINE` and `re.DOTALL`.
+    `flags` may combine `re.IGNORECASE`, `re.MULTILINE` and `re.DOTALL`, applied as RE2's
+    `(?ims)`. RE2 semantics throughout: `\\w`, `\\d`, `\\s`, `\\b` are ASCII, `$` is the end of
+    the text, `(?i)` folds with RE2's Unicode tables (so `i` does not match U+0131 dotless i).
+    Those tables differ by build: DuckDB's predates Unicode 15.1, so `(?i)` on U+0390/U+1FD3,
+    U+03B0/U+1FE3, U+FB05/U+FB06 and `\\p{L}` on CJK Extension I can vote differently in SQL and
+    in Python; keywords (`KeywordLF`) have no such gap. A pattern RE2 cannot run (look-arounds,
+    backreferences, named groups) raises `RegexSyntaxError` here.
     """
 
     def __init__(self, name: str, pattern: str, label: int, column: str = "text", flags: int = 0):
@@ -188,24 +167,22 @@ class RegexLF(_PatternLF):
             raise ValueError(f"LF {name!r}: only IGNORECASE, MULTILINE and DOTALL are supported")
         self.pattern = pattern
         self.flags = int(flags)
-        regex.parse(pattern)  # fail fast on syntax; the case-folded tree is built when used
-
-    def _build_tree(self) -> regex.Node:
-        return regex.parse(
-            self.pattern,
-            ignore_case=bool(self.flags & re.IGNORECASE),
-            multiline=bool(self.flags & re.MULTILINE),
-            dotall=bool(self.flags & re.DOTALL),
-        )
+        letters = "".join(letter for flag, letter in _FLAG_LETTERS if flags & flag)
+        # A leading `(?ims)` covers every top-level alternative of the pattern.
+        self.re2_pattern = f"(?{letters}){pattern}" if letters else pattern
+        try:
+            regex.compiled(self.re2_pattern)
+        except regex.RegexSyntaxError as err:
+            raise regex.RegexSyntaxError(f"LF {name!r}: {err}") from None
 
     def definition(self) -> dict[str, Any]:
-        flag_names = [f.name for f in (re.IGNORECASE, re.MULTILINE, re.DOTALL) if self.flags & f]
+        flag_names = [flag.name for flag, _ in _FLAG_LETTERS if self.flags & flag]
         return {
             "pattern": self.pattern,
             "label": self.label,
             "column": self.column,
             "flags": flag_names,
-            "unicode": unicodedata.unidata_version,  # case variants
+            "syntax": "re2",
         }
 
 

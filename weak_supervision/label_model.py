@@ -26,16 +26,20 @@ least `min_accuracy` of the time" -- the assumption an LF's author makes -- capp
 along flat directions, and a final check undoes label switching. Duplicate vote patterns are
 collapsed, and both EM steps are sparse products over non-abstain votes, so a million rows
 fit in seconds.
+
+API: scikit-learn's estimator conventions (see `BaseLabeler`), so that a fit is reproducible
+from `get_params()` alone and models can be cloned for cross-validation or benchmarks.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 import numpy as np
 
@@ -45,8 +49,8 @@ from weak_supervision.metrics import TieBreak, probs_to_preds, score_predictions
 if TYPE_CHECKING:
     from scipy import sparse
 
-_FORMAT = "sluice.weak_supervision.LabelModel"
-_FORMAT_VERSION = 1
+_FORMAT_PREFIX = "sluice.weak_supervision."  # + the class name
+_FORMAT_VERSION = 2  # 2: hyperparameters saved under "params"
 
 
 def check_label_matrix(L: Any, cardinality: int, n_lfs: int | None = None) -> np.ndarray:
@@ -81,10 +85,54 @@ def vote_design(L: np.ndarray, cardinality: int) -> sparse.csr_matrix:
     return sparse.csr_matrix((data, indices, indptr), shape=(n, m * cardinality))
 
 
-class _Model(ABC):
-    """Shared prediction and scoring on top of `predict_proba`."""
+class BaseLabeler(ABC):
+    """What the label models share: prediction, scoring, persistence and scikit-learn's
+    estimator conventions, without importing scikit-learn (its import is slow).
+
+    Hyperparameters are exactly `__init__`'s arguments, stored unchanged under their own names,
+    so `get_params`, `set_params` and `sklearn.base.clone` work; whatever `fit` learns is in
+    attributes ending in `_`, which do not exist before `fit`.
+    """
 
     cardinality: int
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        parameters = inspect.signature(cls.__init__).parameters.values()
+        return [p.name for p in parameters if p.name != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The hyperparameters by name (`deep` is scikit-learn's; none of them is an estimator)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> Self:
+        """Change hyperparameters; they take effect at the next `fit`."""
+        unknown = sorted(set(params) - set(self._param_names()))
+        if unknown:
+            raise ValueError(f"{type(self).__name__} has no parameters {unknown}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def __sklearn_tags__(self) -> Any:
+        """Tags for scikit-learn's utilities (`check_is_fitted`...); imported only when asked."""
+        from sklearn.utils import Tags, TargetTags
+
+        # `L` is a matrix of votes; `Y_dev` is optional, so no target is required.
+        return Tags(estimator_type=None, target_tags=TargetTags(required=False))
+
+    def __repr__(self) -> str:
+        defaults = inspect.signature(type(self).__init__).parameters
+        changed = [
+            f"{name}={value!r}"
+            for name, value in self.get_params().items()
+            if repr(value) != repr(defaults[name].default)
+        ]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    @abstractmethod
+    def fit(self, L: Any, L_dev: Any = None, Y_dev: Any = None) -> Self:
+        """Learn from label matrix `L` and, optionally, dev rows' votes and gold labels."""
 
     @abstractmethod
     def predict_proba(self, L: Any) -> np.ndarray:
@@ -106,17 +154,90 @@ class _Model(ABC):
         preds = self.predict(L, tie_break=tie_break, seed=seed)
         return score_predictions(np.asarray(Y), preds, metrics, self.cardinality)
 
+    # ------------------------------------------------------------------ persistence
 
-class MajorityVoter(_Model):
+    @abstractmethod
+    def _fitted_state(self) -> dict[str, Any]:
+        """The fitted attributes as JSON-ready data."""
+
+    @abstractmethod
+    def _restore(self, payload: dict[str, Any]) -> None:
+        """Set the fitted attributes from a payload holding `_fitted_state`'s output."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Hyperparameters and fitted state as plain JSON-ready data (floats round-trip)."""
+        return {
+            "format": _FORMAT_PREFIX + type(self).__name__,
+            "format_version": _FORMAT_VERSION,
+            "params": {name: _plain(value) for name, value in self.get_params().items()},
+            **self._fitted_state(),
+        }
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> Self:
+        """A model from `to_dict`'s output."""
+        if (
+            payload.get("format") != _FORMAT_PREFIX + cls.__name__
+            or payload.get("format_version") != _FORMAT_VERSION
+        ):
+            raise ValueError(f"not a saved {cls.__name__} (format {_FORMAT_VERSION})")
+        model = cls(**payload["params"])
+        model._restore(payload)
+        return model
+
+    def save(self, path: str | Path) -> None:
+        """Write `to_dict` as JSON."""
+        Path(path).write_text(json.dumps(self.to_dict()), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Read a model written by `save`."""
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays, and tuples, as plain JSON values."""
+    if isinstance(value, np.ndarray | np.generic):
+        return value.tolist()
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _not_fitted(model: BaseLabeler) -> Exception:
+    from sklearn.exceptions import NotFittedError  # only on this error path: the import is slow
+
+    return NotFittedError(f"this {type(model).__name__} is not fitted; call fit() or load() first")
+
+
+class MajorityVoter(BaseLabeler):
     """Each row's probabilities are its vote shares among tied winners: the top-voted class gets
     1, a tie is split evenly between the tied classes, and a row with no votes is uniform."""
 
     def __init__(self, cardinality: int = 2):
-        self.cardinality = _check_cardinality(cardinality)
+        self.cardinality = cardinality
+
+    def fit(self, L: Any, L_dev: Any = None, Y_dev: Any = None) -> Self:
+        """Nothing to learn: only checks `L`, so the voter can stand in for a `LabelModel`."""
+        check_label_matrix(L, _check_cardinality(self.cardinality))
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True  # stateless: usable without fit
+
+    def _fitted_state(self) -> dict[str, Any]:
+        return {}
+
+    def _restore(self, payload: dict[str, Any]) -> None:
+        """Nothing was learned, nothing to restore."""
 
     def predict_proba(self, L: Any) -> np.ndarray:
-        L = check_label_matrix(L, self.cardinality)
-        counts = np.stack([np.equal(L, c).sum(axis=1) for c in range(self.cardinality)], axis=1)
+        k = _check_cardinality(self.cardinality)
+        L = check_label_matrix(L, k)
+        counts = np.stack([np.equal(L, c).sum(axis=1) for c in range(k)], axis=1)
         winners = (counts == counts.max(axis=1, keepdims=True)).astype(np.float64)
         return winners / winners.sum(axis=1, keepdims=True)
 
@@ -136,89 +257,98 @@ def _unique_rows(L: np.ndarray, cardinality: int) -> tuple[np.ndarray, np.ndarra
     return L[first], counts.astype(np.float64)
 
 
-class LabelModel(_Model):
+class LabelModel(BaseLabeler):
     """Dawid-Skene label model fitted by regularised MAP-EM (see the module docstring).
 
-    With `abstain_evidence=False` (the default) a row's posterior uses only the votes cast on it;
-    with `True`, which LFs abstained counts as evidence too. Both EM and predictions follow the
-    setting. A row where every LF abstains gets the class balance.
+    Hyperparameters: `cardinality` k. `abstain_evidence`: False (default), a row's posterior
+    uses only the votes cast on it; True, which LFs abstained counts as evidence too (in EM and
+    in predictions). `class_balance`: fixed class prior; None, it comes from the `Y_dev` given
+    to `fit` (smoothed frequencies), else EM learns it. `prior_accuracy` / `prior_strength`:
+    the Dirichlet prior (pseudo-votes per LF and class). `min_accuracy`: accuracy floor of each
+    LF's votes (None: plain MAP-EM). `dev_weight`: how many rows each dev row counts for.
+    `max_iter` / `tol`: EM stops after `max_iter` E-steps or when the objective changes by less
+    than `tol` (relative). `max_rows`: EM runs on a random sample of that many rows, drawn with
+    `seed`; otherwise the fit is deterministic and `seed` is unused.
 
     Fitted attributes: `cond_probs_` (m, k, k+1) with P(vote = v | y) at index v + 1 (index 0
-    is abstain), `class_balance_` (k,), `n_iter_` (E-steps run), `converged_`.
+    is abstain), `class_balance_` (k,), `n_iter_` (E-steps run), `converged_`. A row where
+    every LF abstains gets `class_balance_`.
     """
 
-    def __init__(self, cardinality: int = 2, *, abstain_evidence: bool = False):
-        self.cardinality = _check_cardinality(cardinality)
-        self.abstain_evidence = abstain_evidence
-        self.cond_probs_: np.ndarray | None = None
-        self.class_balance_: np.ndarray | None = None
-        self.n_iter_ = 0
-        self.converged_ = False
-
-    # ------------------------------------------------------------------ fitting
-
-    def fit(
+    def __init__(
         self,
-        L: Any,
-        class_balance: Sequence[float] | np.ndarray | None = None,
-        Y_dev: Any = None,
-        seed: int = 0,
+        cardinality: int = 2,
         *,
-        L_dev: Any = None,
-        dev_weight: float = 1.0,
-        max_iter: int = 500,
-        tol: float = 1e-7,
+        abstain_evidence: bool = False,
+        class_balance: Sequence[float] | np.ndarray | None = None,
         prior_accuracy: float = 0.7,
         prior_strength: float = 10.0,
         min_accuracy: float | None = 0.7,
+        dev_weight: float = 1.0,
+        max_iter: int = 500,
+        tol: float = 1e-7,
         max_rows: int | None = None,
-    ) -> LabelModel:
+        seed: int = 0,
+    ):
+        self.cardinality = cardinality
+        self.abstain_evidence = abstain_evidence
+        self.class_balance = class_balance
+        self.prior_accuracy = prior_accuracy
+        self.prior_strength = prior_strength
+        self.min_accuracy = min_accuracy
+        self.dev_weight = dev_weight
+        self.max_iter = max_iter
+        self.tol = tol
+        self.max_rows = max_rows
+        self.seed = seed
+
+    # ------------------------------------------------------------------ fitting
+
+    def fit(self, L: Any, L_dev: Any = None, Y_dev: Any = None) -> Self:
         """Fit on label matrix `L` (n x m, -1 abstains, labels 0..k-1).
 
-        Class balance: `class_balance` if given (fixed); else the smoothed class frequencies of
-        `Y_dev`, gold labels of a dev sample that need not be rows of L (fixed); else learned
-        by EM. With `L_dev` (the dev rows' votes, aligned with `Y_dev`), the dev rows also join
-        EM as labelled rows, each counting `dev_weight` times. `prior_accuracy` /
-        `prior_strength` set the Dirichlet prior (pseudo-votes per LF and class); `min_accuracy`
-        is the accuracy floor of each LF's votes (None: plain MAP-EM). With `max_rows`, EM runs
-        on a random sample of that many rows drawn with `seed`; otherwise the fit is
-        deterministic and `seed` is unused. EM stops when the objective changes by less than
-        `tol` (relative) or after `max_iter` E-steps.
+        `Y_dev`, gold labels of a dev sample (need not be rows of L), sets the class balance
+        when the `class_balance` hyperparameter is None. With `L_dev`, the dev rows' votes
+        aligned with `Y_dev`, the dev rows also join EM as labelled rows.
         """
-        k = self.cardinality
+        k = _check_cardinality(self.cardinality)
         L = check_label_matrix(L, k)
         if L.shape[0] == 0:
             raise ValueError("cannot fit a label model on zero rows")
-        if not 1 / k < prior_accuracy < 1 or prior_strength <= 0:
+        if not 1 / k < self.prior_accuracy < 1 or self.prior_strength <= 0:
             raise ValueError("need 1/k < prior_accuracy < 1 and prior_strength > 0")
-        if min_accuracy is not None and not 1 / k < min_accuracy < 1:
+        if self.min_accuracy is not None and not 1 / k < self.min_accuracy < 1:
             raise ValueError("min_accuracy must be None or between 1/k and 1")
-        fixed_balance = self._resolve_class_balance(class_balance, Y_dev)
-        labelled = self._labelled_rows(L_dev, Y_dev, L.shape[1], dev_weight)
-        if max_rows is not None and L.shape[0] > max_rows:
-            rng = np.random.default_rng(seed)
-            L = L[np.sort(rng.choice(L.shape[0], size=max_rows, replace=False))]
+        fixed_balance = self._resolve_class_balance(Y_dev)
+        labelled = self._labelled_rows(L_dev, Y_dev, L.shape[1])
+        if self.max_rows is not None and L.shape[0] > self.max_rows:
+            rng = np.random.default_rng(self.seed)
+            L = L[np.sort(rng.choice(L.shape[0], size=self.max_rows, replace=False))]
         patterns, weights = _unique_rows(L, k)
         X = vote_design(patterns, k)
-        prior = _dirichlet_prior(X, weights, patterns.shape[1], k, prior_accuracy, prior_strength)
-        em = _EM(X, weights, k, prior, fixed_balance, min_accuracy, self.abstain_evidence, labelled)
-        theta, balance = em.run(em.majority_vote_start(), max_iter, tol)
+        prior = _dirichlet_prior(
+            X, weights, patterns.shape[1], k, self.prior_accuracy, self.prior_strength
+        )
+        em = _EM(
+            X, weights, k, prior, fixed_balance, self.min_accuracy, self.abstain_evidence, labelled
+        )
+        theta, balance = em.run(em.majority_vote_start(), self.max_iter, self.tol)
         permutation = _class_alignment(theta, balance)
         if permutation is not None:
             theta = theta[:, permutation, :]
             balance = balance[permutation] if fixed_balance is None else fixed_balance
-            theta, balance = em.run(em.e_step(theta, balance)[0], max_iter, tol)
+            theta, balance = em.run(em.e_step(theta, balance)[0], self.max_iter, self.tol)
         self.cond_probs_, self.class_balance_ = theta, balance
         self.n_iter_, self.converged_ = em.n_iter, em.converged
         return self
 
-    def _labelled_rows(self, L_dev: Any, Y_dev: Any, n_lfs: int, weight: float) -> _Labelled | None:
+    def _labelled_rows(self, L_dev: Any, Y_dev: Any, n_lfs: int) -> _Labelled | None:
         """The dev rows' vote design and one-hot gold, weighted, for semi-supervised EM."""
         if L_dev is None:
             return None
         if Y_dev is None:
             raise ValueError("L_dev needs Y_dev, the gold labels of its rows")
-        if not weight > 0:
+        if not self.dev_weight > 0:
             raise ValueError("dev_weight must be positive")
         k = self.cardinality
         L_dev = check_label_matrix(L_dev, k, n_lfs)
@@ -229,15 +359,15 @@ class LabelModel(_Model):
         if known.any() and (gold[known].min() < 0 or gold[known].max() >= k):
             raise ValueError(f"Y_dev must hold gold labels in 0..{k - 1}")
         return _Labelled(
-            vote_design(L_dev[known], k), np.eye(k)[gold[known].astype(np.int64)], float(weight)
+            vote_design(L_dev[known], k),
+            np.eye(k)[gold[known].astype(np.int64)],
+            float(self.dev_weight),
         )
 
-    def _resolve_class_balance(
-        self, class_balance: Sequence[float] | np.ndarray | None, Y_dev: Any
-    ) -> np.ndarray | None:
+    def _resolve_class_balance(self, Y_dev: Any) -> np.ndarray | None:
         k = self.cardinality
-        if class_balance is not None:
-            balance = np.asarray(class_balance, dtype=np.float64)
+        if self.class_balance is not None:
+            balance = np.asarray(self.class_balance, dtype=np.float64)
             if balance.shape != (k,) or np.any(balance <= 0) or not np.isclose(balance.sum(), 1):
                 raise ValueError(f"class_balance must be {k} positive numbers summing to 1")
             return balance / balance.sum()
@@ -253,14 +383,16 @@ class LabelModel(_Model):
     # ------------------------------------------------------------------ prediction
 
     def _check_fitted(self) -> tuple[np.ndarray, np.ndarray]:
-        if self.cond_probs_ is None or self.class_balance_ is None:
-            raise RuntimeError("the label model is not fitted; call fit() or load() first")
-        return self.cond_probs_, self.class_balance_
+        try:
+            return self.cond_probs_, self.class_balance_
+        except AttributeError:
+            raise _not_fitted(self) from None
 
     def predict_proba(self, L: Any) -> np.ndarray:
         theta, balance = self._check_fitted()
-        L = check_label_matrix(L, self.cardinality, theta.shape[0])
-        X = vote_design(L, self.cardinality)
+        k = theta.shape[1]
+        L = check_label_matrix(L, k, theta.shape[0])
+        X = vote_design(L, k)
         proba = _softmax(_log_joint(X, theta, balance, abstain_evidence=self.abstain_evidence))
         # No vote, no evidence about this row: it gets the class prior, whatever the mode.
         proba[(L == ABSTAIN).all(axis=1)] = balance
@@ -269,7 +401,7 @@ class LabelModel(_Model):
     def lf_accuracies(self) -> np.ndarray:
         """P(vote is correct | LF votes), per LF, under the fitted model."""
         theta, balance = self._check_fitted()
-        k = self.cardinality
+        k = theta.shape[1]
         correct = (theta[:, np.arange(k), np.arange(k) + 1] * balance).sum(axis=1)
         votes = ((1 - theta[:, :, 0]) * balance).sum(axis=1)
         return correct / votes
@@ -280,43 +412,31 @@ class LabelModel(_Model):
 
     # ------------------------------------------------------------------ persistence
 
-    def to_dict(self) -> dict[str, Any]:
-        """The fitted parameters as plain JSON-ready data (floats round-trip exactly)."""
+    def _fitted_state(self) -> dict[str, Any]:
         theta, balance = self._check_fitted()
         return {
-            "format": _FORMAT,
-            "format_version": _FORMAT_VERSION,
-            "cardinality": self.cardinality,
-            "abstain_evidence": self.abstain_evidence,
             "class_balance": balance.tolist(),
             "cond_probs": theta.tolist(),
             "n_iter": self.n_iter_,
             "converged": self.converged_,
         }
 
-    @classmethod
-    def from_dict(cls, payload: dict[str, Any]) -> LabelModel:
-        """A model from `to_dict`'s output."""
-        if payload.get("format") != _FORMAT or payload.get("format_version") != _FORMAT_VERSION:
-            raise ValueError(f"not a saved LabelModel (format {_FORMAT_VERSION})")
-        model = cls(payload["cardinality"], abstain_evidence=payload["abstain_evidence"])
-        model.class_balance_ = np.asarray(payload["class_balance"], dtype=np.float64)
+    def _restore(self, payload: dict[str, Any]) -> None:
+        k = payload["params"]["cardinality"]
+        self.class_balance_ = np.asarray(payload["class_balance"], dtype=np.float64)
         theta = np.asarray(payload["cond_probs"], dtype=np.float64)
-        model.cond_probs_ = theta.reshape(-1, model.cardinality, model.cardinality + 1)
-        model.n_iter_, model.converged_ = payload["n_iter"], payload["converged"]
-        return model
-
-    def save(self, path: str | Path) -> None:
-        """Write the fitted parameters as JSON."""
-        Path(path).write_text(json.dumps(self.to_dict()), encoding="utf-8")
+        self.cond_probs_ = theta.reshape(-1, k, k + 1)
+        self.n_iter_, self.converged_ = payload["n_iter"], payload["converged"]
 
     @classmethod
-    def load(cls, path: str | Path) -> LabelModel:
-        """Read a model written by `save`."""
-        try:
-            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-        except ValueError as err:
-            raise ValueError(f"{path}: {err}") from None
+    def from_dict(cls, payload: dict[str, Any]) -> Self:
+        if (
+            payload.get("format") == _FORMAT_PREFIX + cls.__name__
+            and payload.get("format_version") == 1
+        ):  # written before hyperparameters were saved: only these two mattered then
+            params = {key: payload[key] for key in ("cardinality", "abstain_evidence")}
+            payload = {**payload, "format_version": _FORMAT_VERSION, "params": params}
+        return super().from_dict(payload)
 
 
 def _normalize(log_joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -4,15 +4,18 @@ An LF votes one int label per row, or `ABSTAIN` (-1). Python LFs are written aga
 pandas DataFrame) so they can use vectorised pandas/numpy code; `row=True` LFs take one row at a
 time and are looped over by the applier. Every LF has a `version`, a short hash of its
 definition that is stable across processes, so stored votes can be traced to the code that made
-them.
+them. A Python LF's definition includes the helpers and constants of its own module it uses.
 """
 
 from __future__ import annotations
 
+import dis
+import functools
 import hashlib
 import inspect
 import marshal
 import textwrap
+import types
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, overload
@@ -87,19 +90,82 @@ class LabelingFunction(ABC):
         return f"{type(self).__name__}(name={self.name!r}, version={self.version!r})"
 
 
-def _source_fingerprint(func: Callable[..., Any]) -> str:
-    """The function's source, or its marshalled bytecode when the source is unavailable."""
+def _source_fingerprint(func: Callable[..., Any] | type) -> str:
+    """The source of a function or class, or its marshalled bytecode when there is no source."""
     try:
         return textwrap.dedent(inspect.getsource(func))
     except (OSError, TypeError):
-        return marshal.dumps(func.__code__).hex()
+        code = getattr(func, "__code__", None)
+        return marshal.dumps(code).hex() if code is not None else repr(func)
+
+
+def _plain_data(value: Any) -> str | None:
+    """A stable text for plain data (numbers, strings and containers of them), else None."""
+    if value is None or isinstance(value, bool | int | float | complex | str | bytes):
+        return repr(value)
+    if isinstance(value, tuple | list | set | frozenset | dict):
+        members = value.items() if isinstance(value, dict) else value
+        items = [_plain_data(item) for item in members]
+        if None in items:
+            return None
+        if isinstance(value, set | frozenset):
+            items.sort()  # iteration order of a set of strings changes with PYTHONHASHSEED
+        return f"{type(value).__name__}({', '.join(items)})"  # type: ignore[arg-type]
+    return None
+
+
+_LOADS_GLOBALS = frozenset({"LOAD_GLOBAL", "LOAD_NAME"})
+
+
+def _global_names(code: types.CodeType) -> set[str]:
+    """Global names loaded by `code` and the code nested in it (comprehensions, lambdas)."""
+    names = {i.argval for i in dis.get_instructions(code) if i.opname in _LOADS_GLOBALS}
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
+def dependencies(func: Callable[..., Any]) -> dict[str, str]:
+    """What `func` uses from its own module, transitively: name -> source or value.
+
+    Functions and classes defined in that module count with their source (and what they use in
+    turn); plain-data globals (numbers, strings, tuples of them...) with their value. Imported
+    modules, functions of other modules and other objects are left out: they are not the LF
+    author's code, or have no stable text.
+    """
+    module = func.__module__
+    found: dict[str, str] = {}
+    pending = [func]
+    while pending:
+        current = pending.pop()
+        namespace = current.__globals__
+        for name in sorted(_global_names(current.__code__)):
+            if name in found or name not in namespace:
+                continue
+            value = namespace[name]
+            target = value.func if isinstance(value, PythonLF) else value
+            target = inspect.unwrap(target) if callable(target) else target  # functools.cache
+            if getattr(target, "__module__", None) == module and inspect.isfunction(target):
+                found[name] = _source_fingerprint(target)
+                pending.append(target)
+            elif inspect.isclass(target) and target.__module__ == module:
+                found[name] = _source_fingerprint(target)
+                pending.extend(f for f in vars(target).values() if inspect.isfunction(f))
+            elif isinstance(value, LabelingFunction):
+                found[name] = value.version
+            elif (text := _plain_data(value)) is not None:
+                found[name] = text
+    return found
 
 
 class PythonLF(LabelingFunction):
     """An LF implemented by a Python function over a batch, or over one row with `row=True`.
 
-    The version hashes the name and the function's own source: helpers it calls are not
-    included, so rename the LF (or change its source) when a helper's behaviour changes.
+    The version hashes the name, the function's source and `dependencies(func)`: editing a
+    helper or constant of the LF's module that the LF uses changes its version. Code in other
+    modules is not covered; rename the LF when such code changes its votes. The version is
+    computed on first use, once the module has defined everything the LF refers to.
     """
 
     def __init__(self, func: Callable[..., Any], *, name: str | None = None, row: bool = False):
@@ -108,12 +174,13 @@ class PythonLF(LabelingFunction):
         if not isinstance(self.name, str) or not self.name:
             raise ValueError("an LF needs a non-empty name")
         self.row = row
-        self._version = short_hash(f"{self.name}\0{int(row)}\0{_source_fingerprint(func)}")
         self.__doc__ = func.__doc__
 
-    @property
+    @functools.cached_property
     def version(self) -> str:
-        return self._version
+        parts = [self.name, str(int(self.row)), _source_fingerprint(self.func)]
+        parts += [f"{name}={text}" for name, text in sorted(dependencies(self.func).items())]
+        return short_hash("\0".join(parts))
 
     def __call__(self, batch: pd.DataFrame) -> np.ndarray:
         if self.row:

@@ -13,8 +13,6 @@ import re
 from abc import ABC, abstractmethod
 from typing import NamedTuple
 
-from weak_supervision import regex
-
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 COMPARISON_OPS = (">", ">=", "<", "<=", "==", "!=")
@@ -55,8 +53,8 @@ class SqlDialect(ABC):
         return ".".join(self.quote_identifier(part) for part in dotted.split("."))
 
     @abstractmethod
-    def regex_search(self, column_sql: str, pattern: regex.Node) -> SqlFragment:
-        """True where the pattern matches anywhere in the column, NULL where it is NULL."""
+    def regex_search(self, column_sql: str, pattern: str) -> SqlFragment:
+        """True where the RE2 pattern matches anywhere in the column, NULL where it is NULL."""
 
     @abstractmethod
     def compare(self, column_sql: str, op: str, value: float) -> SqlFragment:
@@ -78,8 +76,8 @@ class DuckDBDialect(SqlDialect):
 
     _OPS = {">": ">", ">=": ">=", "<": "<", "<=": "<=", "==": "=", "!=": "<>"}
 
-    def regex_search(self, column_sql: str, pattern: regex.Node) -> SqlFragment:
-        return SqlFragment(f"regexp_matches({column_sql}, ?)", (regex.render(pattern, "re2"),))
+    def regex_search(self, column_sql: str, pattern: str) -> SqlFragment:
+        return SqlFragment(f"regexp_matches({column_sql}, ?)", (pattern,))
 
     def compare(self, column_sql: str, op: str, value: float) -> SqlFragment:
         if op not in self._OPS:

@@ -45,6 +45,7 @@ LFS = [
 ]
 
 PIECES = ["free", "FREE", "Free", "win", "check", "out", "\u0131k", "$$", "!", ".", " ", "\n", "é"]
+PIECES += ["\u212a", "\u017f", "\u0130", "\u0390", "\u1fd3", "e\u0301", "_", "\u00a0"]
 texts = st.one_of(
     st.none(),
     st.text(st.characters(codec="utf-8"), max_size=20),
@@ -84,6 +85,10 @@ def test_duckdb_applier_matches_reference(rows: list[tuple[str | None, float | N
     np.testing.assert_array_equal(fast.ids, slow.ids)
     np.testing.assert_array_equal(fast.L, slow.L)
     assert fast.L.dtype == np.int8
+    # Each LF over a whole batch (pyarrow's RE2 for the patterns), as the Arrow/Spark path runs.
+    ordered = frame.sort_values("comment_id", ignore_index=True)
+    batch = np.stack([lf(ordered) for lf in LFS], axis=1)
+    np.testing.assert_array_equal(batch, slow.L)
 
 
 def test_sources_and_order() -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 from weak_supervision import LabelModel, MajorityVoter, probs_to_preds, score_predictions
 from weak_supervision.label_model import _class_alignment
@@ -50,7 +54,7 @@ def test_recovers_lf_accuracies_and_beats_majority_vote() -> None:
 def test_weak_lfs_are_recovered_without_the_accuracy_floor() -> None:
     accuracies = [0.85, 0.6, 0.65, 0.7, 0.8]
     L, y = sample(20_000, accuracies, [0.5, 0.6, 0.5, 0.4, 0.3], seed=2)
-    model = LabelModel(2).fit(L, min_accuracy=None)
+    model = LabelModel(2, min_accuracy=None).fit(L)
     np.testing.assert_allclose(model.lf_accuracies(), accuracies, atol=0.03)
     # The default floor lifts LFs below 0.7 up to it, at a small cost when that is wrong.
     floored = LabelModel(2).fit(L)
@@ -118,18 +122,18 @@ def test_dev_rows_join_em_as_labelled_rows() -> None:
     """With no votes at all on the unlabelled rows, what is learned comes from the dev rows."""
     L_dev, y_dev = sample(3_000, [0.9, 0.8, 0.7], [0.5, 0.5, 0.5], seed=12)
     silent = np.full((200, 3), -1)
-    model = LabelModel(2).fit(silent, Y_dev=y_dev, L_dev=L_dev, min_accuracy=None)
+    model = LabelModel(2, min_accuracy=None).fit(silent, L_dev=L_dev, Y_dev=y_dev)
     np.testing.assert_allclose(model.lf_accuracies(), [0.9, 0.8, 0.7], atol=0.03)
-    unanchored = LabelModel(2).fit(silent, Y_dev=y_dev, min_accuracy=None)
+    unanchored = LabelModel(2, min_accuracy=None).fit(silent, Y_dev=y_dev)
     np.testing.assert_allclose(unanchored.lf_accuracies(), 0.7, atol=0.02)  # the prior
     with pytest.raises(ValueError):
         LabelModel(2).fit(silent, L_dev=L_dev)
     with pytest.raises(ValueError):
-        LabelModel(2).fit(silent, Y_dev=y_dev[:10], L_dev=L_dev)
+        LabelModel(2).fit(silent, L_dev=L_dev, Y_dev=y_dev[:10])
     with pytest.raises(ValueError):
-        LabelModel(2).fit(silent, Y_dev=y_dev, L_dev=L_dev, dev_weight=0)
+        LabelModel(2, dev_weight=0).fit(silent, L_dev=L_dev, Y_dev=y_dev)
     with pytest.raises(ValueError):
-        LabelModel(2).fit(silent, [0.5, 0.5], Y_dev=y_dev + 1, L_dev=L_dev)
+        LabelModel(2, class_balance=[0.5, 0.5]).fit(silent, L_dev=L_dev, Y_dev=y_dev + 1)
 
 
 def test_correlated_lfs_do_not_flip_a_good_lf() -> None:
@@ -146,7 +150,7 @@ def test_correlated_lfs_do_not_flip_a_good_lf() -> None:
         L[rng.random(n) < np.where(y == 1, np.where(kind, kind_a, kind_b), 0.03), j] = 1
     for j in (5, 6):
         L[rng.random(n) < np.where(y == 0, 0.3, 0.1), j] = 0
-    plain = LabelModel(2).fit(L, min_accuracy=None)
+    plain = LabelModel(2, min_accuracy=None).fit(L)
     floored = LabelModel(2).fit(L)
     assert plain.lf_accuracies()[3] < 0.5
     assert floored.lf_accuracies().min() >= 0.69
@@ -161,7 +165,7 @@ def _valid(probs: np.ndarray, n: int, k: int) -> None:
 
 def test_no_lf_ever_fires() -> None:
     L = np.full((100, 3), -1)
-    model = LabelModel(2).fit(L, class_balance=[0.7, 0.3])
+    model = LabelModel(2, class_balance=[0.7, 0.3]).fit(L)
     probs = model.predict_proba(L)
     _valid(probs, 100, 2)
     np.testing.assert_allclose(probs, np.tile([0.7, 0.3], (100, 1)), atol=1e-3)
@@ -204,13 +208,14 @@ def test_constant_lf_is_harmless() -> None:
 
 def test_deterministic_for_a_seed() -> None:
     L, _ = sample(5_000, ACCURACIES, COVERAGES, seed=7)
-    first = LabelModel(2).fit(L, seed=3).predict_proba(L)
-    np.testing.assert_array_equal(first, LabelModel(2).fit(L, seed=3).predict_proba(L))
-    sub = LabelModel(2).fit(L, seed=3, max_rows=1_000).predict_proba(L)
+    first = LabelModel(2, seed=3).fit(L).predict_proba(L)
+    np.testing.assert_array_equal(first, LabelModel(2, seed=3).fit(L).predict_proba(L))
+    sub = LabelModel(2, seed=3, max_rows=1_000).fit(L).predict_proba(L)
     np.testing.assert_array_equal(
-        sub, LabelModel(2).fit(L, seed=3, max_rows=1_000).predict_proba(L)
+        sub, LabelModel(2, seed=3, max_rows=1_000).fit(L).predict_proba(L)
     )
-    assert not np.array_equal(sub, LabelModel(2).fit(L, seed=4, max_rows=1_000).predict_proba(L))
+    other_seed = LabelModel(2, seed=4, max_rows=1_000).fit(L).predict_proba(L)
+    assert not np.array_equal(sub, other_seed)
 
 
 def test_save_load_round_trip(tmp_path: Path) -> None:
@@ -231,7 +236,7 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
 
 def test_snorkel_convention_gives_the_prior_to_rows_without_votes() -> None:
     L, _ = sample(3_000, ACCURACIES, COVERAGES, seed=9)
-    model = LabelModel(2, abstain_evidence=False).fit(L, class_balance=[0.8, 0.2])
+    model = LabelModel(2, abstain_evidence=False, class_balance=[0.8, 0.2]).fit(L)
     probs = model.predict_proba(np.full((2, len(ACCURACIES)), -1))
     np.testing.assert_allclose(probs, [[0.8, 0.2], [0.8, 0.2]])
 
@@ -241,20 +246,23 @@ def test_class_balance_from_dev_labels() -> None:
     model = LabelModel(2).fit(L, Y_dev=[0, 0, 0, 1, -1])
     np.testing.assert_allclose(model.class_balance_, [4 / 6, 2 / 6])  # add-one smoothed
     with pytest.raises(ValueError):
-        LabelModel(2).fit(L, class_balance=[0.5, 0.6])
+        LabelModel(2, class_balance=[0.5, 0.6]).fit(L)
     with pytest.raises(ValueError):
         LabelModel(2).fit(L, Y_dev=[2])
 
 
 def test_input_validation() -> None:
     with pytest.raises(ValueError):
-        LabelModel(1)
+        LabelModel(1).fit(np.array([[0, 1]]))  # checked by fit, as scikit-learn does
+    with pytest.raises(ValueError):
+        MajorityVoter(1).predict_proba(np.array([[0, 1]]))
     with pytest.raises(ValueError):
         LabelModel(2).fit(np.array([[0, 2]]))
     with pytest.raises(ValueError):
         LabelModel(2).fit(np.zeros((0, 3), dtype=int))
-    with pytest.raises(RuntimeError):
-        LabelModel(2).predict_proba(np.zeros((1, 1), dtype=int))
+    for bad in ({"prior_accuracy": 0.4}, {"prior_strength": 0}, {"min_accuracy": 1.0}):
+        with pytest.raises(ValueError):
+            LabelModel(2, **bad).fit(np.array([[0, 1]]))
     model = LabelModel(2).fit(np.array([[0, 1], [1, 1]]))
     with pytest.raises(ValueError):
         model.predict_proba(np.zeros((1, 3), dtype=int))
@@ -297,3 +305,102 @@ def test_scores_ignore_unknown_gold_and_count_abstains_as_wrong() -> None:
     assert scores["f1_macro"] == pytest.approx((2 / 3 + 1 / 2) / 2)
     with pytest.raises(ValueError):
         score_predictions(gold, preds, ("auc",))
+
+
+# ---------------------------------------------------------------- scikit-learn conventions
+
+SETTINGS = {
+    "abstain_evidence": True,
+    "class_balance": None,
+    "prior_accuracy": 0.75,
+    "prior_strength": 5.0,
+    "min_accuracy": 0.6,
+    "dev_weight": 2.0,
+    "max_iter": 300,
+    "tol": 1e-6,
+    "max_rows": 2_000,
+    "seed": 3,
+}
+
+
+def test_hyperparameters_are_init_arguments() -> None:
+    model = LabelModel(3, **SETTINGS)
+    assert model.get_params() == {"cardinality": 3, **SETTINGS}
+    assert LabelModel(**model.get_params()).get_params() == model.get_params()
+    assert model.set_params(seed=4, tol=1e-5) is model
+    assert (model.seed, model.tol) == (4, 1e-5)
+    with pytest.raises(ValueError, match="no parameters"):
+        model.set_params(epochs=10)
+    assert MajorityVoter(3).get_params() == {"cardinality": 3}
+    assert repr(LabelModel(3, seed=4)) == "LabelModel(cardinality=3, seed=4)"
+
+
+def test_clone_gives_an_unfitted_copy_that_fits_identically() -> None:
+    L, _ = sample(5_000, ACCURACIES, COVERAGES, k=3, seed=13)
+    model = LabelModel(3, **SETTINGS).fit(L, L_dev=L[:200], Y_dev=np.zeros(200, dtype=int))
+    copy = clone(model)
+    assert type(copy) is LabelModel and copy.get_params() == model.get_params()
+    assert not hasattr(copy, "cond_probs_")
+    copy.fit(L, L_dev=L[:200], Y_dev=np.zeros(200, dtype=int))
+    np.testing.assert_array_equal(copy.predict_proba(L), model.predict_proba(L))
+    assert (copy.n_iter_, copy.converged_) == (model.n_iter_, model.converged_)
+    assert clone(MajorityVoter(3)).get_params() == {"cardinality": 3}
+
+
+def test_fitted_attributes_exist_only_after_fit() -> None:
+    model = LabelModel(2)
+    for name in ("cond_probs_", "class_balance_", "n_iter_", "converged_"):
+        assert not hasattr(model, name)
+    with pytest.raises(NotFittedError):
+        model.predict_proba(np.zeros((1, 1), dtype=int))
+    with pytest.raises(NotFittedError):
+        model.to_dict()
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+    check_is_fitted(model.fit(np.array([[0, 1], [1, 1]])))
+    check_is_fitted(MajorityVoter(2))  # nothing to learn: usable as is
+    assert MajorityVoter(2).fit(np.array([[0, 1]])).predict(np.array([[1, 1]])).tolist() == [1]
+
+
+def test_numbers_are_the_ones_computed_before_the_api_change() -> None:
+    """Expected values computed with the previous API, `LabelModel(3, abstain_evidence=True)
+    .fit(L, None, y_dev, 3, L_dev=L_dev, dev_weight=2.0, max_rows=2_000, min_accuracy=0.6,
+    prior_strength=5.0)`, on this matrix."""
+    L, y = sample(5_000, ACCURACIES, COVERAGES, k=3, seed=13)
+    settings = {**SETTINGS, "prior_accuracy": 0.7, "max_iter": 500, "tol": 1e-7}
+    model = LabelModel(3, **settings).fit(L, L_dev=L[:200], Y_dev=y[:200])
+    np.testing.assert_allclose(
+        model.lf_accuracies(),
+        [0.9244747367453366, 0.8311392782304431, 0.7686356756381412, 0.7475533861797085,
+         0.7354013146854118, 0.9032167469241014, 0.7783073754333577],
+        rtol=1e-9,
+    )  # fmt: skip
+    np.testing.assert_allclose(
+        model.class_balance_, [0.29064039408866993, 0.3054187192118227, 0.4039408866995074]
+    )
+    np.testing.assert_allclose(
+        model.predict_proba(L[:1]), [[0.004022070199667871, 0.00023483700623971906,
+                                      0.9957430927940923]], rtol=1e-9
+    )  # fmt: skip
+    assert (model.n_iter_, model.converged_) == (13, True)
+
+
+def test_to_dict_round_trips_hyperparameters_and_reads_version_1(tmp_path: Path) -> None:
+    L, _ = sample(3_000, ACCURACIES, COVERAGES, seed=8)
+    model = LabelModel(2, class_balance=np.array([0.6, 0.4]), seed=np.int64(5)).fit(L)
+    payload = json.loads(json.dumps(model.to_dict()))
+    back = LabelModel.from_dict(payload)
+    assert back.get_params() == {**model.get_params(), "class_balance": [0.6, 0.4], "seed": 5}
+    np.testing.assert_array_equal(back.predict_proba(L), model.predict_proba(L))
+    # Saved before hyperparameters were: only cardinality and abstain_evidence were stored.
+    old = {key: payload[key] for key in ("class_balance", "cond_probs", "n_iter", "converged")}
+    old |= {"format": payload["format"], "format_version": 1, "cardinality": 2}
+    old["abstain_evidence"] = False
+    np.testing.assert_array_equal(
+        LabelModel.from_dict(old).predict_proba(L), model.predict_proba(L)
+    )
+    voter = MajorityVoter(3)
+    voter.save(tmp_path / "voter.json")
+    assert MajorityVoter.load(tmp_path / "voter.json").get_params() == {"cardinality": 3}
+    with pytest.raises(ValueError):
+        LabelModel.from_dict(voter.to_dict())

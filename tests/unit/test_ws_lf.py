@@ -19,11 +19,11 @@ from weak_supervision import (
     KeywordLF,
     PythonLF,
     RegexLF,
+    RegexSyntaxError,
     ThresholdLF,
     apply_lfs,
     labeling_function,
 )
-from weak_supervision.regex import RegexSyntaxError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,6 +129,72 @@ def test_python_lf_version_tracks_source() -> None:
     assert PythonLF(one, name="x").version != PythonLF(one, name="y").version
 
 
+LF_MODULE = """
+import functools
+
+import numpy as np
+from weak_supervision import labeling_function
+
+CUE = "free"
+UNUSED = "nothing"
+
+
+@labeling_function
+def offers(batch):
+    return np.where(mentions(batch["text"]), 1, -1)
+
+
+def mentions(texts):
+    return np.array([normalised(t).count(CUE) > 0 for t in texts])
+
+
+@functools.cache
+def normalised(text):
+    return text.lower()
+
+
+def unrelated(text):
+    return text.upper()
+"""
+
+
+def _lf_from_module(tmp_path: Path, name: str, source: str) -> PythonLF:
+    """Import `source` as a fresh module file (not a cached one) and return its LF."""
+    path = tmp_path / f"{name}.py"
+    path.write_text(textwrap.dedent(source))
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # inspect.getsource looks the module up by name
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[name]
+    return module.offers
+
+
+@pytest.mark.parametrize(
+    ("edit", "changes"),
+    [
+        (("return np.array([normalised", "return np.asarray([normalised"), True),  # a helper
+        (("return text.lower()", "return text.casefold()"), True),  # the helper's helper
+        (('CUE = "free"', 'CUE = "gratis"'), True),  # a constant a helper reads
+        (("return text.upper()", "return text.title()"), False),  # a helper it does not use
+        (('UNUSED = "nothing"', 'UNUSED = "something"'), False),  # a constant it does not use
+    ],
+)
+def test_python_lf_version_covers_the_module_code_it_uses(
+    tmp_path: Path, edit: tuple[str, str], changes: bool
+) -> None:
+    """Two modules identical but for one edit: the LF's own source is the same in both."""
+    assert edit[0] in LF_MODULE
+    before = _lf_from_module(tmp_path, "lfs_before", LF_MODULE)
+    after = _lf_from_module(tmp_path, "lfs_after", LF_MODULE.replace(*edit))
+    frame = pd.DataFrame({"text": ["Free stuff", "hello"]})
+    assert before(frame).tolist() == [1, -1]
+    assert (before.version != after.version) is changes
+
+
 def test_compile_binds_values_and_quotes_identifiers() -> None:
     dialect = DuckDBDialect()
     keyword = KeywordLF("kw", ["o'clock"], 1, column="body").compile(dialect)
@@ -209,8 +275,10 @@ def test_regex_lf_flags_and_errors() -> None:
     assert RegexLF("r", r"a.b", 1, flags=re.S).vote_value("a\nb") == 1
     with pytest.raises(ValueError, match="IGNORECASE"):
         RegexLF("r", "a", 1, flags=re.VERBOSE)
-    with pytest.raises(RegexSyntaxError):
+    with pytest.raises(RegexSyntaxError, match=r"'r'.*invalid perl operator"):
         RegexLF("r", r"(?<=a)b", 1)
+    # RE2's (?i) (unlike keywords, see test_keyword_whole_word_and_case) has no dotless i.
+    assert RegexLF("r", "i", 1, flags=re.I).vote_value("\u0131") == -1
 
 
 def test_threshold_lf() -> None:
