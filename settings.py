@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     sensor_interval_seconds: int = Field(30, ge=1)
     retrain_min_new_days: int = Field(1, ge=1)
     retrain_min_interval_seconds: int = Field(3600, ge=0)
+    # How long opening the warehouse waits while another process (a second Dagster instance,
+    # a standalone `dbt build`) holds DuckDB's one-writer lock, before failing with its PID.
+    warehouse_lock_timeout_seconds: float = Field(120.0, ge=0)
 
     @field_validator("data_dir")
     @classmethod

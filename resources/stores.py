@@ -5,10 +5,11 @@ setting says so; the code that uses them is the same either way.
 """
 
 from functools import cache
+from typing import Any
 
 from dagster import ConfigurableResource
 
-from storage.object_store import ObjectStore, open_store
+from storage.object_store import ObjectStore, S3ObjectStore, open_store
 
 
 class ObjectStoreResource(ConfigurableResource):
@@ -34,9 +35,11 @@ class ExportsResource(ObjectStoreResource):
 
 
 @cache
-def _s3_client():
-    """One boto3 client per process, through dagster-aws (standard credential chain,
-    `AWS_ENDPOINT_URL` honoured); creating one costs a tenth of a second or more."""
-    from dagster_aws.s3 import S3Resource  # heavy import, only when S3 is configured
+def _s3_client() -> Any:
+    """One boto3 client per process (creating one costs a tenth of a second or more).
 
-    return S3Resource().get_client()
+    Built by `S3ObjectStore.default_client`, not dagster-aws's `S3Resource`: that one fixes
+    the retry mode and attempts in code, over `AWS_RETRY_MODE` and `AWS_MAX_ATTEMPTS`, which
+    govern both botocore's retries and the store's re-reads of a body cut short.
+    """
+    return S3ObjectStore.default_client()

@@ -10,8 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import random
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -184,19 +187,42 @@ class LocalObjectStore:
 class S3ObjectStore:
     """Objects below `s3://bucket/prefix`, through a boto3 S3 client.
 
-    The client comes from the caller (dagster-aws's `S3Resource` in the code
-    location); by default boto3's standard credential chain is used and
-    `AWS_ENDPOINT_URL` is honoured, so no secret ever passes through here.
+    The client comes from the caller (`resources/stores.py` in the code location) or from
+    :meth:`default_client`: boto3's standard credential chain, `AWS_ENDPOINT_URL` honoured, so
+    no secret ever passes through here.
+
+    Faults: botocore retries every request (throttling, 5xx, a connection refused, closed or
+    timed out, a listing page cut short) as the client's retry configuration says. A GetObject
+    body is streamed after its request returned, out of botocore's reach, so `get_bytes` reads
+    a body cut short again, within the same number of attempts: one setting governs both. A
+    fault that outlasts them raises `ConnectionError` naming the object and the cause.
     """
 
-    def __init__(self, bucket: str, prefix: str = "", client: Any | None = None) -> None:
-        if client is None:
-            import boto3
+    DEFAULT_MAX_ATTEMPTS = 5
 
-            client = boto3.client("s3")
+    def __init__(self, bucket: str, prefix: str = "", client: Any | None = None) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
-        self.client = client
+        self.client = client if client is not None else self.default_client()
+
+    @classmethod
+    def default_client(cls) -> Any:
+        """A boto3 S3 client whose retries follow the standard AWS settings.
+
+        `AWS_RETRY_MODE` and `AWS_MAX_ATTEMPTS` (or `retry_mode` and `max_attempts` in the AWS
+        profile) rather than Sluice settings: users of every AWS tool know them, and botocore
+        reads them itself. Unset, the mode is botocore's (standard) and the attempts are
+        `DEFAULT_MAX_ATTEMPTS`, so that throttling and a flaky endpoint are ridden out.
+        """
+        import boto3
+        import botocore.session
+        from botocore.config import Config
+
+        session = botocore.session.get_session()
+        config = None
+        if session.get_config_variable("max_attempts") is None:
+            config = Config(retries={"total_max_attempts": cls.DEFAULT_MAX_ATTEMPTS})
+        return boto3.session.Session(botocore_session=session).client("s3", config=config)
 
     @classmethod
     def from_uri(cls, uri: str, client: Any | None = None) -> S3ObjectStore:
@@ -217,22 +243,67 @@ class S3ObjectStore:
         path = self._full(key) if key else self.prefix
         return f"s3://{self.bucket}/{path}".rstrip("/")
 
+    def _attempts(self) -> int:
+        """Attempts per request in the client's retry configuration (botocore's defaults when
+        it names none: 5 in legacy mode, 3 in the others)."""
+        retries = self.client.meta.config.retries or {}
+        return retries.get("total_max_attempts") or (5 if retries.get("mode") == "legacy" else 3)
+
+    @staticmethod
+    def _transient(err: Exception) -> bool:
+        """Whether `err` is the connection's or the server's fault, which a retry can cure."""
+        from botocore.exceptions import ClientError, HTTPClientError, IncompleteReadError
+        from botocore.exceptions import ConnectionError as EndpointError
+
+        if isinstance(err, ClientError):
+            return err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+        return isinstance(err, EndpointError | HTTPClientError | IncompleteReadError)
+
+    @contextmanager
+    def _naming(self, operation: str, key: str) -> Iterator[None]:
+        """Re-raise a transient fault that outlasted the retries with the object and the cause
+        (botocore's own message names neither the bucket nor the key)."""
+        try:
+            yield
+        except Exception as err:
+            if not self._transient(err):
+                raise
+            raise ConnectionError(
+                f"{operation} {self.uri(key)} failed after {self._attempts()} attempts: "
+                f"{type(err).__name__}: {err}"
+            ) from err
+
     def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
         full = self._full(_check_key(key))
-        self.client.put_object(Bucket=self.bucket, Key=full, Body=data)
+        with self._naming("PutObject", key):
+            self.client.put_object(Bucket=self.bucket, Key=full, Body=data)
         info = self.head(key)
         assert info is not None, f"object {full} vanished right after it was written"
         return info
 
     def get_bytes(self, key: str) -> bytes:
-        obj = self.client.get_object(Bucket=self.bucket, Key=self._full(_check_key(key)))
-        return obj["Body"].read()
+        """The object's content; a body cut short is read again, backing off as botocore does,
+        within the client's attempts."""
+        full = self._full(_check_key(key))
+        attempts, attempt = self._attempts(), 1
+        while True:
+            with self._naming("GetObject", key):
+                body = self.client.get_object(Bucket=self.bucket, Key=full)["Body"]
+                try:
+                    return body.read()
+                except Exception as err:
+                    if attempt == attempts or not self._transient(err):
+                        raise
+            # As botocore's standard mode backs off a non-throttling error.
+            time.sleep(random.random() * min(0.05 * 2 ** (attempt - 1), 20.0))
+            attempt += 1
 
     def head(self, key: str) -> ObjectInfo | None:
         from botocore.exceptions import ClientError
 
         try:
-            obj = self.client.head_object(Bucket=self.bucket, Key=self._full(_check_key(key)))
+            with self._naming("HeadObject", key):
+                obj = self.client.head_object(Bucket=self.bucket, Key=self._full(_check_key(key)))
         except ClientError as err:
             if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
@@ -245,21 +316,23 @@ class S3ObjectStore:
         if start_after:
             kwargs["StartAfter"] = self._full(start_after)
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(**kwargs):
-            for obj in page.get("Contents", []):
-                yield ObjectInfo(
-                    key=self._rel(obj["Key"]),
-                    size=obj["Size"],
-                    etag=obj["ETag"].strip('"'),
-                    last_modified=obj["LastModified"],
-                )
+        with self._naming("ListObjectsV2", prefix):
+            for page in paginator.paginate(**kwargs):
+                for obj in page.get("Contents", []):
+                    yield ObjectInfo(
+                        key=self._rel(obj["Key"]),
+                        size=obj["Size"],
+                        etag=obj["ETag"].strip('"'),
+                        last_modified=obj["LastModified"],
+                    )
 
     def skipped(self, prefix: str = "") -> list[SkippedObject]:
         """Nothing: every key of a bucket is an object (S3 has no links)."""
         return []
 
     def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self._full(_check_key(key)))
+        with self._naming("DeleteObject", key):
+            self.client.delete_object(Bucket=self.bucket, Key=self._full(_check_key(key)))
 
 
 def open_store(uri: str, s3_client: Any | None = None) -> ObjectStore:

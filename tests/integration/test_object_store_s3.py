@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from resources.stores import LandingZoneResource
+from resources.stores import LandingZoneResource, _s3_client
 from storage.object_store import LocalObjectStore, S3ObjectStore
 
 
@@ -51,3 +51,28 @@ def test_s3_uri_and_prefix_isolation(s3_bucket):
     other.put_bytes("k.txt", b"2")
     assert [o.key for o in store.list()] == ["k.txt"]
     assert store.uri("k.txt") == f"s3://{s3_bucket}/a/k.txt"
+
+
+@pytest.mark.parametrize(
+    ("env", "mode", "attempts"),
+    [
+        ({}, "standard", S3ObjectStore.DEFAULT_MAX_ATTEMPTS),
+        ({"AWS_RETRY_MODE": "adaptive", "AWS_MAX_ATTEMPTS": "9"}, "adaptive", 9),
+        ({"AWS_RETRY_MODE": "legacy"}, "legacy", S3ObjectStore.DEFAULT_MAX_ATTEMPTS),
+    ],
+    ids=["unset", "both-set", "mode-set"],
+)
+def test_the_code_locations_client_follows_the_standard_retry_variables(
+    env, mode, attempts, s3_env, monkeypatch
+):
+    """`AWS_RETRY_MODE` and `AWS_MAX_ATTEMPTS` reach the client (dagster-aws's fixed them)."""
+    for name in ("AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    _s3_client.cache_clear()
+    try:
+        store = LandingZoneResource(uri="s3://any-bucket/landing").store()
+        assert store.client.meta.config.retries == {"mode": mode, "total_max_attempts": attempts}
+    finally:
+        _s3_client.cache_clear()
