@@ -11,7 +11,7 @@ PORT ?= 3000
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 export SLUICE_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install demo test ui lint bench lock clean
+.PHONY: install system-deps demo test test-fast ui lint bench lock clean
 
 install: $(STAMP)
 
@@ -31,8 +31,34 @@ demo: $(STAMP)
 	@mkdir -p $(DAGSTER_HOME)
 	$(BIN)/python -m demo $(if $(SLUICE_DEMO_DATA),--youtube "$(SLUICE_DEMO_DATA)",)
 
-test: $(STAMP)
+# The whole suite, as CI runs it: unit, integration (real dbt, DuckDB, moto S3, Dagster)
+# and e2e (`dagster dev` and headless Chromium).
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Unit tests only (pure code, no service): under a minute.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests/unit -m unit $(PYTEST_ARGS)
+
+# System packages the tests need beyond Python: Debian's Chromium for the e2e UI test.
+# Installed only when missing, as root, with apt-get; otherwise says why not (the e2e UI
+# test then skips, saying why). Tests never install anything themselves.
+CHROMIUM_DEB := /usr/bin/chromium
+system-deps:
+	@if [ -x $(CHROMIUM_DEB) ] || [ -n "$$SLUICE_CHROMIUM" ] || [ -n "$$(command -v chromium \
+	    || command -v chromium-browser || command -v google-chrome || command -v google-chrome-stable)" ]; then :; \
+	elif [ "$$(id -u)" != 0 ]; then \
+	  echo "system-deps: Chromium missing, not installing it (not root); the e2e UI test will" \
+	    "skip. Install it with: sudo apt-get install -y chromium"; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "system-deps: Chromium missing, not installing it (no apt-get here); the e2e UI test" \
+	    "will skip. Install Chromium or Chrome, or set SLUICE_CHROMIUM=/path/to/it"; \
+	else \
+	  echo "system-deps: installing Chromium (apt-get install chromium)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+	    || echo "system-deps: apt-get could not install Chromium; the e2e UI test will skip"; \
+	fi
 
 # Webserver and daemon (sensors, backfills) on the demo's instance.
 ui: $(STAMP)

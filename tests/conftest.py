@@ -1,4 +1,15 @@
-"""Shared fixtures: real services only (moto's S3 server over HTTP, DuckDB files)."""
+"""Shared fixtures: real services only (moto's S3 server over HTTP, DuckDB files).
+
+Every test is marked by the folder it lives in, which says what it needs:
+
+- `tests/unit` -> `unit`: pure code in this process; no service, no subprocess, no network.
+  `make test-fast` runs these (`pytest tests/unit -m unit`).
+- `tests/integration` -> `integration`: a real service (dbt, DuckDB files, moto's S3 server,
+  a Dagster instance).
+- `tests/e2e` -> `e2e`: `dagster dev` (webserver and daemon) and a headless Chromium.
+
+A test outside these folders, or marked with another folder's kind, fails the collection.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +23,32 @@ import pytest
 from settings import PROJECT_ROOT
 
 SHARED_YOUTUBE = PROJECT_ROOT.parent / "shared" / "datasets" / "youtube_spam"
+TESTS_DIR = Path(__file__).resolve().parent
+KINDS = ("unit", "integration", "e2e")  # folder under tests/ == marker
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test `unit`, `integration` or `e2e` by its folder (see the module docstring)."""
+    misfiled = []
+    for item in items:
+        try:
+            parts = item.path.resolve().relative_to(TESTS_DIR).parts
+        except ValueError:  # a file outside tests/ passed by hand: not this suite's to judge
+            continue
+        kind = parts[0] if len(parts) > 1 else None
+        if kind not in KINDS:
+            misfiled.append(f"{item.nodeid}: not in tests/{{{','.join(KINDS)}}}/")
+            continue
+        others = sorted({m.name for m in item.iter_markers() if m.name in KINDS} - {kind})
+        if others:
+            misfiled.append(f"{item.nodeid}: marked {others} but filed in tests/{kind}/")
+        item.add_marker(getattr(pytest.mark, kind))
+    if misfiled:
+        raise pytest.UsageError(
+            "file each test in the folder that says what it needs "
+            "(unit: no service; integration: a real service; e2e: dagster dev and a browser):\n"
+            + "\n".join(misfiled)
+        )
 
 
 def free_port() -> int:
