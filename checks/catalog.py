@@ -6,12 +6,11 @@ comment_scores get drift checks from the same factory as the features.
 
 from dagster import AssetChecksDefinition
 
+from checks.config import observability_config
 from checks.factory import ShareColumns, build_daily_checks, build_table_checks
 from checks.freshness import partition_freshness_checks
 from expectations.suites import author_activity_suites, comment_features_suites, stg_comments_suites
-from ingest.policy import Policy
-from observability.config import load_config
-from settings import Settings
+from resources.policies import PoliciesResource
 
 # The features whose distribution a day is compared on. Not the author/text history counts:
 # they grow with the history itself, so they would "drift" by construction.
@@ -27,10 +26,12 @@ FEATURE_DRIFT_COLUMNS = (
 
 
 def sluice_checks() -> list[AssetChecksDefinition]:
+    """Built when the code location loads: the thresholds and the ingest policy's bounds are
+    read (and validated) then, from the files the settings name."""
     from labeling_functions import CLASSES as classes
 
-    config = load_config()
-    policy = Policy.load(Settings.from_env().policy_file)
+    config = observability_config()
+    policy = PoliciesResource.from_settings().ingest()
     return [
         build_daily_checks("raw_comments", "raw.comments", config=config),
         build_daily_checks(
@@ -40,7 +41,7 @@ def sluice_checks() -> list[AssetChecksDefinition]:
             name_prefix="quarantine_",
             config=config,
         ),
-        *partition_freshness_checks(["raw_comments"]),
+        *partition_freshness_checks(["raw_comments"], config),
         build_daily_checks(
             "stg_comments",
             "main.stg_comments",
@@ -68,7 +69,7 @@ def sluice_checks() -> list[AssetChecksDefinition]:
             numeric_columns=[f"p_{name}" for name in classes],
             config=config,
         ),
-        *partition_freshness_checks(["comment_scores"]),
+        *partition_freshness_checks(["comment_scores"], config),
         build_table_checks(
             "author_activity",
             "main.author_activity",

@@ -18,13 +18,16 @@ from dagster import (
     build_time_partition_freshness_checks,
 )
 
-from observability.config import load_config
+from checks.config import observability_config
+from observability.config import ObservabilityConfig
 
 
-def partition_freshness_checks(assets: Sequence[str]) -> list[AssetChecksDefinition]:
+def partition_freshness_checks(
+    assets: Sequence[str], config: ObservabilityConfig | None = None
+) -> list[AssetChecksDefinition]:
     """One newest-partition check per daily asset, each with its own deadline (WARN: late
     data is a reason to look, and blocking would only add a second missing day)."""
-    config = load_config()
+    config = config or observability_config()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SupersessionWarning)
         return [

@@ -81,6 +81,7 @@ class CheckErrored(Exception):
 
 
 def severity(verdict: Verdict) -> AssetCheckSeverity:
+    """WARN stays a warning; ERROR is Dagster's ERROR (which blocks when the check does)."""
     return AssetCheckSeverity.WARN if verdict is Verdict.WARN else AssetCheckSeverity.ERROR
 
 
@@ -109,18 +110,31 @@ def _evaluations(
         )
 
 
-def table_checks(
-    asset: AssetKey, op_name: str, judges: Sequence[Judge], partitioned: bool
-) -> AssetChecksDefinition:
-    """One op running `judges` on `asset`: per day of the run when `partitioned`, else once.
+def _judged(
+    context: AssetCheckExecutionContext,
+    judge: Judge,
+    warehouse: WarehouseResource,
+    days: list[dt.date],
+) -> tuple[list[DayResult], list[str]]:
+    """Run one judge: the results that get an evaluation, and the days it could not judge."""
+    results = judge.judge(context, warehouse, days)
+    judged = [r for r in results if r.error is None and r.judged]
+    bad = [r for r in judged if r.verdict is not Verdict.PASS]
+    context.log.info(
+        f"{judge.name}: {len(judged)} of {len(results)} judged, {len(bad)} failed"
+        + "".join(f"\n  {r.partition} {r.verdict.name}: {r.description}" for r in bad[:20])
+    )
+    errors = [f"{judge.name} {r.partition or ''}: {r.error}" for r in results if r.error]
+    return judged, errors
 
-    It reads the warehouse, so it takes the warehouse pool: DuckDB refuses a reader while
-    another process writes the file. A run that selects only some of the checks (the UI's
-    "execute check") runs only those judges.
-    """
+
+def _specs(
+    asset: AssetKey, judges: Sequence[Judge], partitioned: bool
+) -> dict[str, AssetCheckSpec]:
+    """One check spec per judge, partitioned by day when the asset is."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PreviewWarning)  # partitioned checks are a preview
-        specs = {
+        return {
             judge.name: AssetCheckSpec(
                 judge.name,
                 asset=asset,
@@ -131,35 +145,36 @@ def table_checks(
             for judge in judges
         }
 
+
+def table_checks(
+    asset: AssetKey, op_name: str, judges: Sequence[Judge], partitioned: bool
+) -> AssetChecksDefinition:
+    """One op running `judges` on `asset`: per day of the run when `partitioned`, else once.
+
+    It reads the warehouse, so it takes the warehouse pool: DuckDB refuses a reader while
+    another process writes the file. A run that selects only some of the checks (the UI's
+    "execute check") runs only those judges.
+    """
+    specs = _specs(asset, judges, partitioned)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreviewWarning)
+
         @multi_asset_check(
             specs=list(specs.values()), name=op_name, can_subset=True, pool=WAREHOUSE_POOL
         )
         def _checks(
             context: AssetCheckExecutionContext, warehouse: WarehouseResource
         ) -> Iterator[AssetCheckEvaluation | Output]:
-            days = (
-                [dt.date.fromisoformat(key) for key in context.partition_keys]
-                if partitioned
-                else []
-            )
+            days = [dt.date.fromisoformat(k) for k in context.partition_keys] if partitioned else []
             errored: list[str] = []
             for judge in judges:
                 spec = specs[judge.name]
                 if spec.key not in context.selected_asset_check_keys:
                     continue
-                results = judge.judge(context, warehouse, days)
-                judged = [r for r in results if r.error is None and r.judged]
-                bad = [r for r in judged if r.verdict is not Verdict.PASS]
-                context.log.info(
-                    f"{judge.name}: {len(judged)} of {len(results)} judged, {len(bad)} failed"
-                    + "".join(
-                        f"\n  {r.partition} {r.verdict.name}: {r.description}" for r in bad[:20]
-                    )
-                )
+                judged, errors = _judged(context, judge, warehouse, days)
                 yield from _evaluations(context, spec, judged)
-                errored += [
-                    f"{judge.name} {r.partition or ''}: {r.error}" for r in results if r.error
-                ]
+                errored += errors
                 yield Output(None, output_name=spec.get_python_identifier())
             if errored:
                 raise CheckErrored(

@@ -4,20 +4,23 @@ Every evaluation names what it looked at, so a verdict in the UI traces to one
 materialization of one partition, and a later re-run of that day is visibly a new subject.
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, MetadataValue
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    # Not exported by Dagster 1.13, but the only way to tie a hand-built, per-partition
-    # evaluation to the materialization it judged (AssetCheckResult does it for one key only).
-    AssetCheckEvaluationTargetMaterializationData,
+from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, EventLogRecord, MetadataValue
+
+from resources.instance import (
+    MaterializationTarget,
+    latest_materialization,
+    materialization_target,
+    materializations,
 )
 
 DATA_VERSION_TAG = "dagster/data_version"
 CODE_VERSION_TAG = "dagster/code_version"
-_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class Judged:
     timestamp: float | None = None
 
     @classmethod
-    def from_record(cls, record: Any) -> "Judged":
+    def from_record(cls, record: EventLogRecord) -> Judged:
         materialization = record.asset_materialization
         tags = materialization.tags or {}
         return cls(
@@ -45,6 +48,7 @@ class Judged:
         )
 
     def metadata(self) -> dict[str, Any]:
+        """What the evaluation shows of its subject, so a verdict traces to its input."""
         if self.run_id is None:
             return {
                 "upstream_partition": self.partition or "(unpartitioned)",
@@ -57,12 +61,11 @@ class Judged:
             "upstream_run": MetadataValue.dagster_run(self.run_id),
         }
 
-    def target(self) -> AssetCheckEvaluationTargetMaterializationData | None:
+    def target(self) -> MaterializationTarget | None:
+        """The pointer Dagster keeps from the evaluation to this materialization, if any."""
         if self.run_id is None or self.storage_id is None or self.timestamp is None:
             return None
-        return AssetCheckEvaluationTargetMaterializationData(
-            storage_id=self.storage_id, run_id=self.run_id, timestamp=self.timestamp
-        )
+        return materialization_target(self.storage_id, self.run_id, self.timestamp)
 
 
 def latest_by_partition(
@@ -70,29 +73,24 @@ def latest_by_partition(
 ) -> dict[str, Judged]:
     """The latest materialization of each partition, in a few paged queries.
 
-    Records come newest first, so the first one seen for a partition is its latest; paging
+    Records come newest first, so the first one seen for a partition is its latest; reading
     stops once every partition is found, so a 700-day range costs a handful of queries.
     """
     wanted = set(partitions)
+    if not wanted:
+        return {}
     found: dict[str, Judged] = {}
-    cursor = None
-    while wanted - found.keys():
-        page = instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=asset_key, asset_partitions=sorted(wanted)),
-            limit=_PAGE,
-            cursor=cursor,
-        )
-        for record in page.records:
-            partition = record.asset_materialization.partition
-            if partition not in found:
-                found[partition] = Judged.from_record(record)
-        if not page.has_more:
+    records_filter = AssetRecordsFilter(asset_key=asset_key, asset_partitions=sorted(wanted))
+    for record in materializations(instance, records_filter):
+        partition = record.asset_materialization.partition
+        if partition not in found:
+            found[partition] = Judged.from_record(record)
+        if len(found) == len(wanted):
             break
-        cursor = page.cursor
     return {key: found.get(key, Judged(partition=key)) for key in partitions}
 
 
 def latest(instance: DagsterInstance, asset_key: AssetKey) -> Judged:
     """The latest materialization of the asset, whatever its partition."""
-    page = instance.fetch_materializations(AssetRecordsFilter(asset_key=asset_key), limit=1)
-    return Judged.from_record(page.records[0]) if page.records else Judged(partition=None)
+    record = latest_materialization(instance, asset_key)
+    return Judged.from_record(record) if record is not None else Judged(partition=None)

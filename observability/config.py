@@ -1,89 +1,150 @@
 """Thresholds of the checks, from `config/observability.yml` (see the comments there).
 
 Kept in one versioned file rather than in code so a threshold change is reviewed as such;
-per-asset overrides let a later asset (scores, LF coverage) tune its own marks. Everything is
-parsed and typed at load time, so a bad value fails when the code location loads, not mid-run.
+per-asset overrides let a later asset (scores, LF coverage) tune its own marks. The document
+is validated strictly by pydantic when the code location loads: an unknown key or a wrong
+type fails there, naming the file, the key and what was expected, not mid-run.
 """
 
+from __future__ import annotations
+
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from observability.verdict import Ceiling, Floor
-
-# Beside the code, not under resources/: importing that package would load Dagster.
-CONFIG_FILE = Path(__file__).resolve().parents[1] / "config" / "observability.yml"
+from storage.documents import load_yaml, validate_document
 
 
-@dataclass(frozen=True)
-class ExpectationsConfig:
+class ConfigError(ValueError):
+    """The observability config is invalid; the message names the file and the key."""
+
+
+class _Section(BaseModel):
+    # Strict: `true` is not a number, "28" is not a whole number of days, 2.5 is not either.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+class ExpectationsConfig(_Section):
     """Bounds of the day-profile suites (the row-level bounds come from the ingest policy)."""
 
     blocking: bool
-    profile_min_rows: int
-    max_url_share: float
-    min_unique_text_share: float
+    profile_min_rows: int = Field(ge=0)
+    max_url_share: float = Field(ge=0, le=1)
+    min_unique_text_share: float = Field(ge=0, le=1)
     median_chars: tuple[float, float]
-    max_mean_uppercase_ratio: float
+    max_mean_uppercase_ratio: float = Field(ge=0, le=1)
+
+    @field_validator("median_chars", mode="before")
+    @classmethod
+    def _pair_from_list(cls, value: Any) -> Any:
+        """YAML has no tuples: `[5, 1000]` is the (low, high) pair."""
+        return tuple(value) if isinstance(value, list) else value
 
 
-@dataclass(frozen=True)
-class VolumeConfig:
+class SchemaConfig(_Section):
+    blocking: bool
+
+
+class VolumeConfig(_Section):
     """Row-count bounds of a day relative to the median of its trailing window."""
 
     blocking: bool
-    trailing_days: int
-    min_history_days: int
-    min_baseline_rows: float
-    min_rows: int
+    trailing_days: int = Field(ge=1)
+    min_history_days: int = Field(ge=0)
+    min_baseline_rows: float = Field(ge=0)
+    min_rows: int = Field(ge=0)
     low: Floor
     high: Ceiling
 
 
-@dataclass(frozen=True)
-class DriftConfig:
+class DriftConfig(_Section):
     """Reference window, sample-size floors and effect-size marks of the drift checks."""
 
     blocking: bool
-    reference_days: int | None
-    max_reference_rows: int
-    min_rows: int
-    min_reference_rows: int
-    max_bins: int
-    min_rows_per_bin: int
+    reference_days: int | None = Field(ge=1)  # None: every earlier day
+    max_reference_rows: int = Field(ge=1)
+    min_rows: int = Field(ge=1)
+    min_reference_rows: int = Field(ge=1)
+    max_bins: int = Field(ge=2)
+    min_rows_per_bin: int = Field(ge=1)
     psi: Ceiling
     ks: Ceiling
     share_psi: Ceiling
 
 
-@dataclass(frozen=True)
-class FreshnessConfig:
+class FreshnessConfig(_Section):
     """How late an asset, and its newest daily partition, may be."""
 
-    warn_after: dt.timedelta
-    fail_after: dt.timedelta
+    warn_after_hours: float = Field(gt=0)
+    fail_after_hours: float = Field(gt=0)
     partition_deadline_cron: str
 
+    @property
+    def warn_after(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.warn_after_hours)
 
-@dataclass(frozen=True)
-class ObservabilityConfig:
+    @property
+    def fail_after(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.fail_after_hours)
+
+
+class AssetOverrides(_Section):
+    """`assets.<name>`: sections of one asset, each merged over the defaults before it is
+    validated (so `volume: {min_rows: 1}` keeps every other volume default)."""
+
+    volume: VolumeConfig | None = None
+    drift: DriftConfig | None = None
+
+
+def _merged(doc: dict[str, Any], sections: Any) -> Any:
+    """One asset's override sections, each laid over the document's section of that name."""
+    if not isinstance(sections, dict):
+        return sections
+    return {
+        name: {**doc[name], **value}
+        if name in AssetOverrides.model_fields
+        and isinstance(value, dict)
+        and isinstance(doc.get(name), dict)
+        else value
+        for name, value in sections.items()
+    }
+
+
+class ObservabilityConfig(_Section):
+    """The whole document: defaults per check family, freshness per asset, overrides."""
+
     expectations: ExpectationsConfig
-    schema_blocking: bool
+    schema_: SchemaConfig = Field(alias="schema")  # `schema` would shadow a BaseModel attribute
     volume: VolumeConfig
     drift: DriftConfig
-    freshness: Mapping[str, FreshnessConfig]
-    volume_overrides: Mapping[str, VolumeConfig]
-    drift_overrides: Mapping[str, DriftConfig]
+    freshness: dict[str, FreshnessConfig]
+    assets: dict[str, AssetOverrides] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_overrides(cls, doc: Any) -> Any:
+        """Complete each `assets.<name>.<section>` from that section's defaults."""
+        if not isinstance(doc, dict) or not isinstance(doc.get("assets") or {}, dict):
+            return doc  # not mappings: left for validation to report
+        assets = {
+            name: _merged(doc, sections) for name, sections in (doc.get("assets") or {}).items()
+        }
+        return {**doc, "assets": assets}
+
+    @property
+    def schema_blocking(self) -> bool:
+        return self.schema_.blocking
 
     def volume_for(self, asset: str) -> VolumeConfig:
-        return self.volume_overrides.get(asset, self.volume)
+        overrides = self.assets.get(asset)
+        return overrides.volume if overrides and overrides.volume else self.volume
 
     def drift_for(self, asset: str) -> DriftConfig:
-        return self.drift_overrides.get(asset, self.drift)
+        overrides = self.assets.get(asset)
+        return overrides.drift if overrides and overrides.drift else self.drift
 
     def freshness_for(self, asset: str) -> FreshnessConfig:
         if asset not in self.freshness:
@@ -91,79 +152,11 @@ class ObservabilityConfig:
         return self.freshness[asset]
 
 
-def _ceiling(raw: Mapping[str, Any]) -> Ceiling:
-    return Ceiling(warn=float(raw["warn"]), error=float(raw["error"]))
+def parse_config(doc: dict[str, Any], source: str = "observability config") -> ObservabilityConfig:
+    """`doc` validated; a ConfigError lists each bad key of `source` and what was expected."""
+    return validate_document(ObservabilityConfig, doc, source, ConfigError)
 
 
-def _volume(raw: Mapping[str, Any]) -> VolumeConfig:
-    return VolumeConfig(
-        blocking=bool(raw["blocking"]),
-        trailing_days=int(raw["trailing_days"]),
-        min_history_days=int(raw["min_history_days"]),
-        min_baseline_rows=float(raw["min_baseline_rows"]),
-        min_rows=int(raw["min_rows"]),
-        low=Floor(warn=float(raw["low"]["warn"]), error=float(raw["low"]["error"])),
-        high=_ceiling(raw["high"]),
-    )
-
-
-def _drift(raw: Mapping[str, Any]) -> DriftConfig:
-    reference_days = raw["reference_days"]
-    return DriftConfig(
-        blocking=bool(raw["blocking"]),
-        reference_days=None if reference_days is None else int(reference_days),
-        max_reference_rows=int(raw["max_reference_rows"]),
-        min_rows=int(raw["min_rows"]),
-        min_reference_rows=int(raw["min_reference_rows"]),
-        max_bins=int(raw["max_bins"]),
-        min_rows_per_bin=int(raw["min_rows_per_bin"]),
-        psi=_ceiling(raw["psi"]),
-        ks=_ceiling(raw["ks"]),
-        share_psi=_ceiling(raw["share_psi"]),
-    )
-
-
-def _freshness(raw: Mapping[str, Any]) -> FreshnessConfig:
-    return FreshnessConfig(
-        warn_after=dt.timedelta(hours=float(raw["warn_after_hours"])),
-        fail_after=dt.timedelta(hours=float(raw["fail_after_hours"])),
-        partition_deadline_cron=str(raw["partition_deadline_cron"]),
-    )
-
-
-def _expectations(raw: Mapping[str, Any]) -> ExpectationsConfig:
-    low, high = raw["median_chars"]
-    return ExpectationsConfig(
-        blocking=bool(raw["blocking"]),
-        profile_min_rows=int(raw["profile_min_rows"]),
-        max_url_share=float(raw["max_url_share"]),
-        min_unique_text_share=float(raw["min_unique_text_share"]),
-        median_chars=(float(low), float(high)),
-        max_mean_uppercase_ratio=float(raw["max_mean_uppercase_ratio"]),
-    )
-
-
-def parse_config(raw: Mapping[str, Any]) -> ObservabilityConfig:
-    """Type every section; `assets.<name>.<section>` keys override that section's defaults."""
-    overrides: Mapping[str, Mapping[str, Any]] = raw.get("assets") or {}
-    return ObservabilityConfig(
-        expectations=_expectations(raw["expectations"]),
-        schema_blocking=bool(raw["schema"]["blocking"]),
-        volume=_volume(raw["volume"]),
-        drift=_drift(raw["drift"]),
-        freshness={name: _freshness(entry) for name, entry in raw["freshness"].items()},
-        volume_overrides={
-            asset: _volume({**raw["volume"], **sections["volume"]})
-            for asset, sections in overrides.items()
-            if "volume" in sections
-        },
-        drift_overrides={
-            asset: _drift({**raw["drift"], **sections["drift"]})
-            for asset, sections in overrides.items()
-            if "drift" in sections
-        },
-    )
-
-
-def load_config(path: str | Path = CONFIG_FILE) -> ObservabilityConfig:
-    return parse_config(yaml.safe_load(Path(path).read_text()))
+def load_config(path: str | Path) -> ObservabilityConfig:
+    """The config in `path` (`Settings.observability_file`), validated."""
+    return parse_config(load_yaml(path, ConfigError), source=str(path))

@@ -7,8 +7,10 @@ every harmless wobble. Below a minimum sample size nothing is judged, because sa
 noise alone would cross the marks (see config/observability.yml).
 """
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +20,18 @@ from observability.verdict import Verdict, worst
 # Probability floor for an empty bin: PSI has a log ratio, and an empty bin is exactly the
 # case that must score high rather than divide by zero.
 EPSILON = 1e-4
+
+
+def reference_start(day: dt.date, config: DriftConfig) -> dt.date | None:
+    """First day of `day`'s reference window; None: every earlier day."""
+    if config.reference_days is None:
+        return None
+    return day - dt.timedelta(days=config.reference_days)
+
+
+def reference_label(day: dt.date, config: DriftConfig) -> str:
+    """The reference window as shown beside a verdict, e.g. `2024-02-13..2024-03-11`."""
+    return f"{reference_start(day, config) or 'start'}..{day - dt.timedelta(days=1)}"
 
 
 def bin_count(current_rows: int, config: DriftConfig) -> int:
@@ -85,6 +99,17 @@ class ColumnDrift:
             f"mean {self.mean:.4g} vs {self.reference_mean:.4g}"
         )
 
+    def as_metadata(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "verdict": self.verdict.name,
+            "judged": self.judged,
+            "psi": self.psi,
+            "ks": self.ks,
+            "mean": self.mean,
+            "reference_mean": self.reference_mean,
+        }
+
 
 def _finite(values: Sequence[float] | np.ndarray) -> np.ndarray:
     array = np.asarray(values, dtype=float)
@@ -147,6 +172,18 @@ class ShareDrift:
             f"(PSI {self.psi:.3f})"
         )
 
+    def as_metadata(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "verdict": self.verdict.name,
+            "judged": self.judged,
+            "share": self.share,
+            "reference_share": self.reference_share,
+            "psi": self.psi,
+            "hits": self.hits,
+            "total": self.total,
+        }
+
 
 def share_psi(reference_share: float, share: float) -> float:
     """PSI of the two-bin distribution (hit, miss): a share compared like any distribution."""
@@ -178,3 +215,34 @@ def share_drift(
             )
         )
     return results
+
+
+@dataclass(frozen=True)
+class DayDrift:
+    """One day's drift over all its columns (or groups): the worst verdict and why."""
+
+    verdict: Verdict
+    description: str
+    judged: bool  # False: no column had enough rows to say anything
+
+
+def day_column_drift(judged: Sequence[ColumnDrift], rows: int, window: str) -> DayDrift:
+    """A day's verdict from its columns; flagged columns are named worst first."""
+    flagged = sorted((j for j in judged if j.verdict is not Verdict.PASS), key=lambda j: -j.verdict)
+    description = (
+        "drift in " + "; ".join(j.describe() for j in flagged)
+        if flagged
+        else f"no drift on {rows} rows against {window}"
+    )
+    return DayDrift(worst(j.verdict for j in judged), description, any(j.judged for j in judged))
+
+
+def day_share_drift(judged: Sequence[ShareDrift]) -> DayDrift:
+    """A day's verdict from its groups' shares; flagged groups are named in group order."""
+    flagged = [j for j in judged if j.verdict is not Verdict.PASS]
+    description = (
+        "share drift in " + "; ".join(j.describe() for j in flagged)
+        if flagged
+        else f"{sum(j.judged for j in judged)} of {len(judged)} group(s) judged, no drift"
+    )
+    return DayDrift(worst(j.verdict for j in judged), description, any(j.judged for j in judged))

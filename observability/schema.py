@@ -6,8 +6,11 @@ nobody: a warning. Any change that arrives together with a new code version of t
 accepted schema; without a code change the error persists until the table is repaired.
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from observability.verdict import Verdict
 
@@ -61,6 +64,7 @@ class SchemaJudgement:
 
 
 def judge_schema(diff: SchemaDiff, code_changed: bool) -> SchemaJudgement:
+    """The verdict on a change, and whether the current schema becomes the accepted one."""
     if not diff.changed:
         return SchemaJudgement(diff, Verdict.PASS, True, "columns unchanged")
     if code_changed:
@@ -72,3 +76,66 @@ def judge_schema(diff: SchemaDiff, code_changed: bool) -> SchemaJudgement:
             diff, Verdict.ERROR, False, f"changed without a code change: {diff.describe()}"
         )
     return SchemaJudgement(diff, Verdict.WARN, True, diff.describe())
+
+
+@dataclass(frozen=True)
+class AcceptedSchema:
+    """The schema a table was last accepted with, and the asset's code version then."""
+
+    columns: tuple[Column, ...]
+    code_version: str
+
+    def as_metadata(self) -> dict[str, Any]:
+        """Recorded on every evaluation, so the next one finds its baseline there."""
+        return {
+            "accepted_schema": _as_lists(self.columns),
+            "accepted_code_version": self.code_version,
+        }
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any]) -> AcceptedSchema | None:
+        """The baseline an earlier evaluation recorded (plain values), if it recorded one."""
+        if "accepted_schema" not in metadata:
+            return None
+        columns = tuple((name, kind) for name, kind in metadata["accepted_schema"])
+        return cls(columns, str(metadata["accepted_code_version"]))
+
+
+@dataclass(frozen=True)
+class TableSchemaJudgement:
+    """A table's current columns against its accepted schema."""
+
+    verdict: Verdict
+    reason: str
+    metadata: dict[str, Any]
+
+
+def _as_lists(columns: Sequence[tuple[str, ...]]) -> list[list[str]]:
+    return [list(column) for column in columns]
+
+
+def judge_table_schema(
+    table: str, current: Sequence[Column], code_version: str, accepted: AcceptedSchema | None
+) -> TableSchemaJudgement:
+    """`current` against the accepted schema; the metadata carries the baseline forward.
+
+    The first evaluation records the schema. A missing table records nothing, so the next
+    evaluation still compares with the baseline from before.
+    """
+    if not current:
+        return TableSchemaJudgement(Verdict.ERROR, f"{table} does not exist", {})
+    now = AcceptedSchema(tuple(current), code_version)
+    if accepted is None:
+        reason = f"first schema of {table} recorded: {len(current)} columns"
+        return TableSchemaJudgement(Verdict.PASS, reason, now.as_metadata())
+    diff = diff_schema(accepted.columns, current)
+    judged = judge_schema(diff, code_changed=code_version != accepted.code_version)
+    kept = now if judged.accept_current else accepted
+    metadata = {"columns": len(current), **kept.as_metadata()}
+    if diff.changed:
+        metadata |= {
+            "dropped": _as_lists(diff.dropped),
+            "added": _as_lists(diff.added),
+            "retyped": _as_lists(diff.retyped),
+        }
+    return TableSchemaJudgement(judged.verdict, judged.reason, metadata)

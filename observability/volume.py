@@ -26,6 +26,19 @@ class VolumeJudgement:
     verdict: Verdict
     reason: str
 
+    @property
+    def judged(self) -> bool:
+        """Whether the day was held against anything: a pass with no median to compare with
+        says nothing, and a backfill of years should not record one for every quiet day."""
+        return self.ratio is not None or self.verdict is not Verdict.PASS
+
+    def metadata(self) -> dict[str, int | float]:
+        """What the check shows beside the verdict."""
+        shown: dict[str, int | float] = {"rows": self.rows, "trailing_median": self.baseline}
+        if self.ratio is not None:
+            shown["ratio_to_median"] = round(self.ratio, 4)
+        return shown
+
 
 def trailing_counts(
     counts: Mapping[dt.date, int], day: dt.date, trailing_days: int, since: dt.date | None

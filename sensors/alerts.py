@@ -17,20 +17,41 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from dagster import DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
 from orchestration import SENSOR_INTERVAL_SECONDS
 
-if TYPE_CHECKING:
-    from dagster._utils.error import SerializableErrorInfo
-
-WEBHOOK_ENV = "SLUICE_ALERT_WEBHOOK_URL"
 TIMEOUT_SECONDS = 5.0
 MAX_ERROR_CHARS = 300
-_SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|WEBHOOK|AUTH", re.I)
+
+
+class ErrorInfo(Protocol):
+    """What an alert reads of a failure event's error (Dagster's SerializableErrorInfo, which
+    1.13 does not export): the exception's class, message and cause."""
+
+    @property
+    def cls_name(self) -> str | None: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def cause(self) -> "ErrorInfo | None": ...
+
+
+# The webhook URL is a secret: read from the environment when an alert is posted, never
+# stored or logged. Its variable is named here only, and the masking below names it too, so
+# renaming the variable cannot leave its value unmasked.
+WEBHOOK_ENV = "SLUICE_ALERT_WEBHOOK_URL"
+_SECRET_NAME = re.compile(
+    rf"^{re.escape(WEBHOOK_ENV)}$|KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|WEBHOOK|AUTH", re.I
+)
 _MIN_MASKED_LEN = 6  # shorter values ("1", "true") would mask ordinary words
+
+
+def webhook_url() -> str:
+    """The webhook URL as the environment holds it now ("" when unset)."""
+    return os.environ.get(WEBHOOK_ENV, "").strip()
 
 
 def redact(text: str) -> str:
@@ -45,7 +66,7 @@ def redact(text: str) -> str:
     return text
 
 
-def error_summary(error: "SerializableErrorInfo | None") -> str:
+def error_summary(error: ErrorInfo | None) -> str:
     """The innermost cause's class and first message line: what went wrong, not the stack."""
     if error is None:
         return "unknown error"
@@ -118,14 +139,14 @@ def post_json(url: str, payload: Mapping[str, Any], timeout: float = TIMEOUT_SEC
     monitor_all_code_locations=True,
     description=(
         "Logs every failed run (job, partition, failed steps, first error line) and, when "
-        "SLUICE_ALERT_WEBHOOK_URL is set, posts it there as JSON with a 5 s timeout. "
+        f"{WEBHOOK_ENV} is set, posts it there as JSON with a {TIMEOUT_SECONDS:g} s timeout. "
         "The URL is never logged; secret-looking environment values are masked."
     ),
 )
 def run_failure_alert_sensor(context: RunFailureSensorContext) -> None:
     message = alert_message(context)
     context.log.error(message["text"])
-    url = os.environ.get(WEBHOOK_ENV, "").strip()
+    url = webhook_url()
     if not url:
         return
     try:

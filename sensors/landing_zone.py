@@ -2,13 +2,14 @@
 
 Thin wiring around `ingest/landing_scan.py`, which holds the listing scope, the
 cursor and the rules (see its docstring). This module lists through the
-landing-zone resource (local folder or S3 alike), reads from the instance what
+landing-zone resource (local folder or S3 alike), takes `late_arrival_days` from the
+ingest policy the `policies` resource validated at load, reads from the instance what
 `raw_comments` already ingested, and turns the pending days into run requests.
 """
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dagster import (
@@ -16,19 +17,25 @@ from dagster import (
     AssetSelection,
     DagsterInstance,
     DefaultSensorStatus,
-    EventLogRecord,
-    EventRecordsResult,
     RunRequest,
     SensorEvaluationContext,
     SensorResult,
     sensor,
 )
 
-from ingest.landing_scan import DayRun, FileId, Ingested, ScanCursor, pending_runs, scan_landing
-from ingest.policy import Policy
+from ingest.landing_scan import (
+    DayRun,
+    FileId,
+    Ingested,
+    Scan,
+    ScanCursor,
+    pending_runs,
+    scan_landing,
+)
 from orchestration import RAW_COMMENTS, SENSOR_INTERVAL_SECONDS, daily_partitions
+from resources.instance import materializations, observations
+from resources.policies import PoliciesResource
 from resources.stores import LandingZoneResource
-from settings import Settings
 
 # Every daily asset fed by raw_comments, so a day's run carries it all the way down and
 # daily assets added later join without touching this sensor. Unpartitioned assets
@@ -37,22 +44,7 @@ DAILY_FROM_RAW = AssetSelection.assets(RAW_COMMENTS).downstream() & AssetSelecti
     'partitions:"time"'
 )
 
-_PAGE = 1000
 _SHOWN_PROBLEMS = 10
-
-
-def _records(
-    fetch: Callable[..., EventRecordsResult], partitions: list[str]
-) -> Iterator[EventLogRecord]:
-    """All `raw_comments` records of these partitions, newest first, page by page."""
-    records_filter = AssetRecordsFilter(asset_key=RAW_COMMENTS, asset_partitions=partitions)
-    cursor = None
-    while True:
-        result = fetch(records_filter, limit=_PAGE, cursor=cursor)
-        yield from result.records
-        if not result.has_more:
-            return
-        cursor = result.cursor
 
 
 def _source_files(metadata: Mapping[str, Any]) -> set[FileId]:
@@ -76,13 +68,14 @@ def ingested_by_day(instance: DagsterInstance, days: Iterable[dt.date]) -> dict[
     partitions = sorted(day.isoformat() for day in days)
     if not partitions:
         return {}
+    records_filter = AssetRecordsFilter(asset_key=RAW_COMMENTS, asset_partitions=partitions)
     latest: dict[str, str] = {}
     files: dict[str, set[FileId]] = defaultdict(set)
-    for record in _records(instance.fetch_materializations, partitions):
+    for record in materializations(instance, records_filter):
         latest.setdefault(record.partition_key, record.run_id)
         files[record.run_id] |= _source_files(record.asset_materialization.metadata)
     latest_runs = set(latest.values())
-    for record in _records(instance.fetch_observations, partitions):
+    for record in observations(instance, records_filter):
         if record.run_id in latest_runs:
             files[record.run_id] |= _source_files(record.asset_observation.metadata)
     return {
@@ -116,22 +109,11 @@ def _run_request(run: DayRun) -> RunRequest:
     ),
 )
 def landing_zone_sensor(
-    context: SensorEvaluationContext, landing_zone: LandingZoneResource
+    context: SensorEvaluationContext,
+    landing_zone: LandingZoneResource,
+    policies: PoliciesResource,
 ) -> SensorResult:
-    try:
-        cursor = ScanCursor.decode(context.cursor)
-    except ValueError as err:
-        context.log.warning(f"{err}; starting afresh (the instance decides what is new)")
-        cursor = ScanCursor()
-    last = daily_partitions.get_last_partition_key()
-    scan = scan_landing(
-        landing_zone.store(),
-        cursor,
-        today=dt.datetime.now(dt.UTC).date(),
-        late_days=Policy.load(Settings.from_env().policy_file).late_arrival_days,
-        first_day=daily_partitions.start.date(),
-        last_day=dt.date.fromisoformat(last) if last else None,
-    )
+    scan = _scan(context, landing_zone, policies.ingest().late_arrival_days)
     runs = pending_runs(scan.candidates, ingested_by_day(context.instance, scan.candidates))
     problems = _first(scan.problems, _SHOWN_PROBLEMS)
     for problem in problems:
@@ -145,6 +127,26 @@ def landing_zone_sensor(
         )
     skip_reason = "; ".join([f"nothing to run: {scan.summary()}", *problems])
     return SensorResult(skip_reason=skip_reason, cursor=scan.cursor.encode())
+
+
+def _scan(
+    context: SensorEvaluationContext, landing_zone: LandingZoneResource, late_days: int
+) -> Scan:
+    """This tick's listing, from the sensor's cursor (an unreadable one starts afresh)."""
+    try:
+        cursor = ScanCursor.decode(context.cursor)
+    except ValueError as err:
+        context.log.warning(f"{err}; starting afresh (the instance decides what is new)")
+        cursor = ScanCursor()
+    last = daily_partitions.get_last_partition_key()
+    return scan_landing(
+        landing_zone.store(),
+        cursor,
+        today=dt.datetime.now(dt.UTC).date(),
+        late_days=late_days,
+        first_day=daily_partitions.start.date(),
+        last_day=dt.date.fromisoformat(last) if last else None,
+    )
 
 
 def _first(messages: list[str], limit: int) -> list[str]:

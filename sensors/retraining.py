@@ -16,7 +16,9 @@ last training, nor while any run is queued or in progress (DuckDB allows one pro
 to open the warehouse file while another writes it, and the retraining steps that only
 read it are outside the writers' pool). The run key names the state that triggered it
 (last classifier, newest votes, newest drift failure), so one state is requested once;
-a failed retraining is requested again only when new data or drift arrives.
+a failed retraining is requested again only when new data or drift arrives. Both limits
+are `Settings` fields (`retrain_min_new_days`, `retrain_min_interval_seconds`), read on
+every tick.
 
 Why a sensor rather than `AutomationCondition` on the models: those assets are
 unpartitioned children of daily parents. `eager()` waits until no parent partition is
@@ -26,7 +28,6 @@ operands; a sensor states the rule in plain code and shows its reason on every t
 """
 
 import datetime as dt
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ from dagster import (
 )
 
 from orchestration import SENSOR_INTERVAL_SECONDS
+from resources.instance import check_executions, latest_materialization, materializations
+from settings import Settings
 
 LF_VOTES = AssetKey("lf_votes")
 CLASSIFIER = AssetKey("classifier")
@@ -76,26 +79,6 @@ _IN_FLIGHT = [
     DagsterRunStatus.CANCELING,
 ]
 ERROR = AssetCheckSeverity.ERROR
-_PAGE = 1000
-_CHECK_HISTORY = 100  # newest evaluations read per drift check and tick
-
-
-@dataclass(frozen=True)
-class RetrainPolicy:
-    """When to retrain: a number of new days of votes, and a rest between trainings."""
-
-    min_new_days: int = 1
-    min_interval_seconds: int = 3600
-
-    @classmethod
-    def from_env(cls) -> "RetrainPolicy":
-        policy = cls(
-            min_new_days=int(os.environ.get("SLUICE_RETRAIN_MIN_NEW_DAYS", "1")),
-            min_interval_seconds=int(os.environ.get("SLUICE_RETRAIN_MIN_INTERVAL_SECONDS", "3600")),
-        )
-        if policy.min_new_days < 1 or policy.min_interval_seconds < 0:
-            raise ValueError("SLUICE_RETRAIN_MIN_NEW_DAYS must be >= 1, the interval >= 0")
-        return policy
 
 
 @dataclass(frozen=True)
@@ -114,9 +97,10 @@ class Evidence:
         trained = self.trained.storage_id if self.trained else 0
         return f"retrain:{trained}:{self.newest_votes}:{self.newest_drift}"
 
-    def triggers(self, policy: RetrainPolicy) -> list[str]:
+    def triggers(self, min_new_days: int) -> list[str]:
+        """Why to retrain, one reason per trigger; none: not yet."""
         found = []
-        if len(self.new_days) >= policy.min_new_days:
+        if len(self.new_days) >= min_new_days:
             days = sorted(self.new_days)
             span = days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}"
             found.append(f"{len(days)} new day(s) of LF votes ({span})")
@@ -126,46 +110,38 @@ class Evidence:
         return found
 
 
-def latest_training(instance: DagsterInstance) -> EventLogRecord | None:
-    records = instance.fetch_materializations(CLASSIFIER, limit=1).records
-    return records[0] if records else None
-
-
 def new_vote_days(instance: DagsterInstance, after: int | None) -> tuple[frozenset[str], int]:
     """Distinct `lf_votes` partitions materialized after storage id `after`, and the newest id."""
     records_filter = AssetRecordsFilter(asset_key=LF_VOTES, after_storage_id=after)
     days: set[str] = set()
-    newest, cursor = 0, None
-    while True:
-        result = instance.fetch_materializations(records_filter, limit=_PAGE, cursor=cursor)
-        for record in result.records:
-            newest = max(newest, record.storage_id)
-            if record.partition_key:
-                days.add(record.partition_key)
-        if not result.has_more:
-            return frozenset(days), newest
-        cursor = result.cursor
+    newest = 0
+    for record in materializations(instance, records_filter):
+        newest = max(newest, record.storage_id)
+        if record.partition_key:
+            days.add(record.partition_key)
+    return frozenset(days), newest
 
 
 def drift_failures(
     instance: DagsterInstance, check_keys: Iterable[AssetCheckKey], since: float
 ) -> tuple[tuple[str, ...], int]:
     """Drift checks that failed with severity ERROR after `since` (a timestamp), newest first,
-    and the newest such execution's id (0: none)."""
+    and the newest such execution's id (0: none).
+
+    Every execution since the training is read: a range run records one per day, so its
+    first day's failure can lie behind hundreds of newer records of the same check.
+    """
     found: list[tuple[int, str]] = []
     for key in check_keys:
-        history = instance.event_log_storage.get_asset_check_execution_history(
-            key, limit=_CHECK_HISTORY
-        )
-        for record in history:  # newest first
-            if record.event is None:  # a planned execution stored without its event
+        for execution in check_executions(instance, key):  # newest first
+            if execution.timestamp is None:  # a planned execution stored without its event
                 continue
-            if record.event.timestamp <= since:  # create_timestamp has whole seconds only
+            if execution.timestamp <= since:  # create_timestamp has whole seconds only
                 break
-            evaluation = record.event.asset_check_evaluation
+            evaluation = execution.evaluation
             if evaluation and not evaluation.passed and evaluation.severity == ERROR:
-                where = f"[{record.partition}]" if record.partition else ""
-                found.append((record.id, f"{key.asset_key.to_user_string()}:{key.name}{where}"))
+                where = f"[{execution.partition}]" if execution.partition else ""
+                found.append((execution.id, f"{key.asset_key.to_user_string()}:{key.name}{where}"))
     found.sort(reverse=True)
     return tuple(name for _, name in found), (found[0][0] if found else 0)
 
@@ -185,7 +161,8 @@ def drift_checks(context: SensorEvaluationContext) -> list[AssetCheckKey]:
 
 
 def gather(instance: DagsterInstance, check_keys: Iterable[AssetCheckKey]) -> Evidence:
-    trained = latest_training(instance)
+    """What changed since the model in use (the latest `classifier`) was trained."""
+    trained = latest_materialization(instance, CLASSIFIER)
     days, newest_votes = new_vote_days(instance, trained.storage_id if trained else None)
     drift, newest_drift = drift_failures(instance, check_keys, trained.timestamp if trained else 0)
     return Evidence(trained, days, newest_votes, drift, newest_drift)
@@ -206,25 +183,18 @@ def gather(instance: DagsterInstance, check_keys: Iterable[AssetCheckKey]) -> Ev
     ),
 )
 def retraining_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
-    policy = RetrainPolicy.from_env()
+    settings = Settings.from_env()  # per tick: a changed limit applies without a reload
     evidence = gather(context.instance, drift_checks(context))
-    triggers = evidence.triggers(policy)
+    triggers = evidence.triggers(settings.retrain_min_new_days)
     if not triggers:
         return SkipReason(
             f"no trigger: {len(evidence.new_days)} new day(s) of LF votes since the last "
-            f"classifier (need {policy.min_new_days}), no failed drift check"
+            f"classifier (need {settings.retrain_min_new_days}), no failed drift check"
         )
     reason = "; ".join(triggers)
-    if evidence.trained is not None:
-        ready = evidence.trained.timestamp + policy.min_interval_seconds
-        if time.time() < ready:
-            at = dt.datetime.fromtimestamp(ready, dt.UTC).isoformat(timespec="seconds")
-            return SkipReason(f"{reason}; resting until {at} (SLUICE_RETRAIN_MIN_INTERVAL_SECONDS)")
-    busy = context.instance.get_runs_count(RunsFilter(statuses=_IN_FLIGHT))
-    if busy:
-        return SkipReason(f"{reason}; waiting for {busy} run(s) in progress to finish")
-    if context.cursor == evidence.state:
-        return SkipReason(f"{reason}; already requested for this state ({evidence.state})")
+    wait = _brake(context, evidence, settings.retrain_min_interval_seconds)
+    if wait is not None:
+        return SkipReason(f"{reason}; {wait}")
     context.log.info(f"requesting retraining: {reason}")
     return SensorResult(
         run_requests=[
@@ -236,3 +206,21 @@ def retraining_sensor(context: SensorEvaluationContext) -> SensorResult | SkipRe
         ],
         cursor=evidence.state,
     )
+
+
+def _brake(
+    context: SensorEvaluationContext, evidence: Evidence, min_interval_seconds: int
+) -> str | None:
+    """Why a triggered retraining must wait: the rest after a training, runs in progress,
+    or this state already requested. None: request it now."""
+    if evidence.trained is not None:
+        ready = evidence.trained.timestamp + min_interval_seconds
+        if time.time() < ready:
+            at = dt.datetime.fromtimestamp(ready, dt.UTC).isoformat(timespec="seconds")
+            return f"resting until {at} (SLUICE_RETRAIN_MIN_INTERVAL_SECONDS)"
+    busy = context.instance.get_runs_count(RunsFilter(statuses=_IN_FLIGHT))
+    if busy:
+        return f"waiting for {busy} run(s) in progress to finish"
+    if context.cursor == evidence.state:
+        return f"already requested for this state ({evidence.state})"
+    return None

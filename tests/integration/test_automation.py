@@ -64,6 +64,9 @@ def materialized(instance, key: str, partition: str | None = None) -> None:
     instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=partition))
 
 
+ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
+
+
 def check_failed(instance, key: str, name: str, severity, partition: str) -> None:
     instance.report_runless_asset_event(
         dg.AssetCheckEvaluation(
@@ -127,15 +130,38 @@ def test_a_failed_drift_check_triggers_retraining_other_failures_do_not(
 ):
     materialized(instance, "lf_votes", "2024-03-01")
     materialized(instance, "classifier")
-    error, warn = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
-    check_failed(instance, "comment_features", "row_volume", error, "2024-03-04")
-    check_failed(instance, "comment_features", "distribution_drift", warn, "2024-03-03")
+    check_failed(instance, "comment_features", "row_volume", ERROR, "2024-03-04")
+    check_failed(instance, "comment_features", "distribution_drift", WARN, "2024-03-03")
     assert skipped(tick(instance, defs)).startswith("no trigger")
 
-    check_failed(instance, "comment_features", "distribution_drift", error, "2024-03-04")
+    check_failed(instance, "comment_features", "distribution_drift", ERROR, "2024-03-04")
     [request] = requests(tick(instance, defs))
     reason = request.tags["sluice/retrain_reason"]
     assert reason == "failed drift check(s): comment_features:distribution_drift[2024-03-04]"
+
+
+def test_a_drift_failure_early_in_a_long_range_run_still_triggers_retraining(
+    instance, defs, retrain_env
+):
+    """A range run writes one check record per day: the failure on its first day lies behind
+    more than a hundred newer records of the same check, and must still be seen."""
+    materialized(instance, "lf_votes", "2024-01-01")
+    materialized(instance, "classifier")
+    first = dt.date(2024, 1, 1)
+    check_failed(instance, "comment_features", "distribution_drift", ERROR, str(first))
+    for n in range(1, 130):
+        instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(
+                asset_key=dg.AssetKey("comment_features"),
+                check_name="distribution_drift",
+                passed=True,
+                partition=str(first + dt.timedelta(days=n)),
+            )
+        )
+
+    [request] = requests(tick(instance, defs))
+    reason = request.tags["sluice/retrain_reason"]
+    assert reason == "failed drift check(s): comment_features:distribution_drift[2024-01-01]"
 
 
 class _Hook(BaseHTTPRequestHandler):

@@ -9,6 +9,7 @@ import pytest
 
 from assets.ingest import raw_comments
 from orchestration import daily_partitions
+from resources.policies import PoliciesResource
 from resources.stores import LandingZoneResource
 from resources.warehouse import WarehouseResource
 from sensors.landing_zone import landing_zone_sensor
@@ -35,10 +36,15 @@ def instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
+def sensor_resources(zone: LandingZoneResource) -> dict:
+    """What the sensor takes: the landing zone, and the policies (late_arrival_days: 2)."""
+    return {"landing_zone": zone, "policies": PoliciesResource.from_settings()}
+
+
 def tick(zone, instance, cursor=None) -> dg.SensorResult:
     """One evaluation, in a fresh context as after a daemon restart."""
     context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"landing_zone": zone}
+        instance=instance, cursor=cursor, resources=sensor_resources(zone)
     )
     return landing_zone_sensor(context)
 
@@ -148,7 +154,10 @@ def test_days_already_ingested_from_the_same_files_are_not_run_again(zone, insta
     store.put_bytes("comments/dt=2024-05-01/a.jsonl", jsonl(comment("a", "2024-05-01")))
     store.put_bytes("comments/dt=2024-05-02/b.jsonl", jsonl(comment("b")))
     store.put_bytes("comments/dt=2024-05-02/c.jsonl", jsonl(comment("c", "2024-04-30")))
-    resources = {"landing_zone": zone, "warehouse": WarehouseResource(path=str(tmp_path / "w.db"))}
+    resources = {
+        **sensor_resources(zone),
+        "warehouse": WarehouseResource(path=str(tmp_path / "w.db")),
+    }
     # As `make demo` does: one range run (observations per day with records).
     dg.materialize([raw_comments], resources=resources, instance=instance, tags={
         "dagster/asset_partition_range_start": "2024-04-29",
@@ -185,10 +194,10 @@ def test_runs_target_the_daily_assets_downstream_of_raw_comments(tmp_path, insta
     defs = dg.Definitions(
         assets=[raw_comments, daily_features, model, daily_scores],
         sensors=[landing_zone_sensor],
-        resources={"landing_zone": zone, "warehouse": WarehouseResource(path="unused")},
+        resources={**sensor_resources(zone), "warehouse": WarehouseResource(path="unused")},
     )
     context = dg.build_sensor_context(
-        instance=instance, definitions=defs, resources={"landing_zone": zone}
+        instance=instance, definitions=defs, resources=sensor_resources(zone)
     )
     run_requests = landing_zone_sensor.evaluate_tick(context).run_requests
     assert [r.partition_key for r in run_requests] == DAYS_OF_0503
@@ -198,3 +207,19 @@ def test_runs_target_the_daily_assets_downstream_of_raw_comments(tmp_path, insta
         "daily_scores",
     }
     assert landing_zone_sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_late_arrival_days_come_from_the_policies_resource(tmp_path, instance):
+    """The sensor reads the ingest policy the resource validated, not a file of its own."""
+    policy = tmp_path / "ingest.yml"
+    policy.write_text("version: 1\npartitioning:\n  late_arrival_days: 0\n")
+    settings_policies = PoliciesResource.from_settings()
+    policies = PoliciesResource(
+        ingest_file=str(policy), training_file=settings_policies.training_file
+    )
+    zone = LandingZoneResource(uri=str(tmp_path / "landing"))
+    zone.store().put_bytes("comments/dt=2024-05-03/a.jsonl", jsonl(comment("1")))
+    context = dg.build_sensor_context(
+        instance=instance, resources={"landing_zone": zone, "policies": policies}
+    )
+    assert sorted(requested(landing_zone_sensor(context))) == ["2024-05-03"]

@@ -1,15 +1,25 @@
 """PSI and KS drift on plain arrays: effect sizes, sample-size floors, share drift."""
 
-import dataclasses
+import datetime as dt
 
 import numpy as np
 import pytest
 
 from observability.config import load_config
-from observability.drift import bin_count, column_drift, ks_statistic, psi, share_drift, share_psi
+from observability.drift import (
+    bin_count,
+    column_drift,
+    day_column_drift,
+    ks_statistic,
+    psi,
+    reference_label,
+    share_drift,
+    share_psi,
+)
 from observability.verdict import Ceiling, Floor, Verdict, worst
+from settings import Settings
 
-CONFIG = load_config().drift
+CONFIG = load_config(Settings.from_env().observability_file).drift
 RNG = np.random.default_rng(20150529)
 # Text lengths shaped like comments: long-tailed, a median near 45 characters.
 REFERENCE = RNG.lognormal(3.8, 0.8, 3000).round()
@@ -63,7 +73,7 @@ def test_nulls_are_dropped_before_judging() -> None:
 
 
 def test_bins_follow_the_sample_size() -> None:
-    config = dataclasses.replace(CONFIG, max_bins=10, min_rows_per_bin=30)
+    config = CONFIG.model_copy(update={"max_bins": 10, "min_rows_per_bin": 30})
     assert bin_count(100, config) == 3
     assert bin_count(10_000, config) == 10
     assert bin_count(10, config) == 2
@@ -104,3 +114,18 @@ def test_marks_and_worst() -> None:
     assert worst([]) is Verdict.PASS and worst([Verdict.WARN, Verdict.PASS]) is Verdict.WARN
     with pytest.raises(ValueError):
         Ceiling(warn=0.3, error=0.1)
+
+
+def test_a_day_is_named_by_its_worst_columns_against_its_reference_window() -> None:
+    day = dt.date(2024, 3, 12)
+    assert reference_label(day, CONFIG) == "2024-02-13..2024-03-11"
+    assert reference_label(day, CONFIG.model_copy(update={"reference_days": None})) == (
+        "start..2024-03-11"
+    )
+    shifted = column_drift("char_count", REFERENCE, lengths(150, scale=3), CONFIG)
+    same = column_drift("word_count", REFERENCE, lengths(500), CONFIG)
+    day_drift = day_column_drift([same, shifted], 150, "w")
+    assert day_drift.verdict is Verdict.ERROR and day_drift.judged
+    assert day_drift.description.startswith("drift in char_count: PSI")
+    quiet = day_column_drift([same], 500, "2024-02-13..2024-03-11")
+    assert quiet.description == "no drift on 500 rows against 2024-02-13..2024-03-11"

@@ -1,17 +1,19 @@
 """Volume bounds against a trailing window, schema diffs, and the config file that sets them."""
 
-import dataclasses
 import datetime as dt
+from pathlib import Path
 
 import pytest
 import yaml
 
-from observability.config import CONFIG_FILE, load_config, parse_config
-from observability.schema import diff_schema, judge_schema
+from observability.config import ConfigError, load_config, parse_config
+from observability.schema import AcceptedSchema, diff_schema, judge_schema, judge_table_schema
 from observability.verdict import Verdict
 from observability.volume import judge_volume, trailing_counts
+from settings import Settings
 
-CONFIG = load_config()
+CONFIG_FILE = Path(Settings.from_env().observability_file)
+CONFIG = load_config(CONFIG_FILE)
 VOLUME = CONFIG.volume
 DAY = dt.date(2024, 1, 30)
 START = dt.date(2024, 1, 1)
@@ -64,7 +66,7 @@ def test_sparse_or_short_history_is_judged_only_against_the_absolute_minimum() -
     assert "too sparse" in judge(0, sparse).reason
     short = judge(1, USUAL, since=DAY - dt.timedelta(days=3))
     assert short.verdict is Verdict.PASS and "3 day(s) of history" in short.reason
-    strict = dataclasses.replace(VOLUME, min_rows=10)
+    strict = VOLUME.model_copy(update={"min_rows": 10})
     assert judge(5, sparse, config=strict).verdict is Verdict.ERROR
 
 
@@ -97,11 +99,31 @@ def test_changes_with_new_code_or_only_added_columns_warn_and_are_accepted() -> 
     assert unchanged.verdict is Verdict.PASS
 
 
+def test_the_accepted_schema_travels_in_the_metadata_and_survives_a_failure() -> None:
+    current = [("a", "VARCHAR"), ("b", "BIGINT")]
+    first = judge_table_schema("t", current, "v1", None)
+    assert first.verdict is Verdict.PASS and first.reason == "first schema of t recorded: 2 columns"
+    baseline = AcceptedSchema.from_metadata(first.metadata)
+    assert baseline == AcceptedSchema((("a", "VARCHAR"), ("b", "BIGINT")), "v1")
+
+    dropped = judge_table_schema("t", current[:1], "v1", baseline)
+    assert dropped.verdict is Verdict.ERROR and dropped.metadata["dropped"] == [["b", "BIGINT"]]
+    assert AcceptedSchema.from_metadata(dropped.metadata) == baseline  # the alarm persists
+    with_new_code = judge_table_schema("t", current[:1], "v2", baseline)
+    assert with_new_code.verdict is Verdict.WARN
+    assert AcceptedSchema.from_metadata(with_new_code.metadata).columns == (("a", "VARCHAR"),)
+
+    missing = judge_table_schema("t", [], "v1", baseline)
+    assert missing.verdict is Verdict.ERROR and missing.metadata == {}  # baseline kept
+    assert AcceptedSchema.from_metadata(missing.metadata) is None
+
+
 def test_config_overrides_apply_per_asset_and_bad_values_fail_at_load() -> None:
     raw = yaml.safe_load(CONFIG_FILE.read_text())
     raw["assets"] = {"comment_scores": {"volume": {"min_rows": 1}, "drift": {"min_rows": 50}}}
     config = parse_config(raw)
     assert config.volume_for("comment_scores").min_rows == 1
+    assert config.volume_for("comment_scores").trailing_days == VOLUME.trailing_days
     assert config.volume_for("stg_comments").min_rows == VOLUME.min_rows
     assert config.drift_for("comment_scores").min_rows == 50
     assert config.freshness_for("raw_comments").fail_after == dt.timedelta(hours=50)
@@ -110,3 +132,39 @@ def test_config_overrides_apply_per_asset_and_bad_values_fail_at_load() -> None:
         parse_config(raw)
     with pytest.raises(KeyError, match="no freshness entry"):
         config.freshness_for("nope")
+
+
+def broken_config(tmp_path: Path, section: str, key: str, value: object) -> Path:
+    """A copy of the shipped config with one value set (or added) under `section`."""
+    raw = yaml.safe_load(CONFIG_FILE.read_text())
+    target = raw
+    for part in section.split("."):
+        target = target.setdefault(part, {})
+    target[key] = value
+    path = tmp_path / "observability.yml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_an_unknown_key_fails_at_load_with_the_file_and_the_key(tmp_path: Path) -> None:
+    path = broken_config(tmp_path, "volume", "trailing_dayz", 14)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == f"{path}: volume.trailing_dayz: unknown key"
+
+    overrides = broken_config(tmp_path, "assets.comment_scores.drift", "min_rowz", 50)
+    with pytest.raises(ConfigError, match=r"assets\.comment_scores\.drift\.min_rowz: unknown key"):
+        load_config(overrides)
+
+
+def test_a_wrong_type_fails_at_load_with_the_key_and_what_was_expected(tmp_path: Path) -> None:
+    path = broken_config(tmp_path, "drift", "min_rows", "100")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == (
+        f"{path}: drift.min_rows: Input should be a valid integer (got '100')"
+    )
+    # No silent coercion: a boolean is not a threshold, a fraction is not a number of days.
+    for section, key, value in [("schema", "blocking", "yes"), ("volume", "trailing_days", 2.5)]:
+        with pytest.raises(ConfigError, match=f"{section}.{key}: Input should be"):
+            load_config(broken_config(tmp_path, section, key, value))
