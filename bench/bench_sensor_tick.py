@@ -84,6 +84,7 @@ def _run(objects: int, days: int, home: str) -> dict[str, Any]:
 
     from assets.ingest import raw_comments
     from ingest.landing_scan import SWEEP_KEYS_PER_TICK
+    from resources.policies import PoliciesResource
     from resources.stores import LandingZoneResource
     from resources.warehouse import WarehouseResource
     from sensors.landing_zone import landing_zone_sensor
@@ -93,10 +94,15 @@ def _run(objects: int, days: int, home: str) -> dict[str, Any]:
     boto3.client("s3").create_bucket(Bucket=BUCKET)
     _fill(objects, days, today)
     zone = LandingZoneResource(uri=f"s3://{BUCKET}/landing")
+    policies = PoliciesResource.from_settings()
     defs = dg.Definitions(
         assets=[raw_comments],
         sensors=[landing_zone_sensor],
-        resources={"landing_zone": zone, "warehouse": WarehouseResource(path=f"{home}/w.db")},
+        resources={
+            "landing_zone": zone,
+            "policies": policies,
+            "warehouse": WarehouseResource(path=f"{home}/w.db"),
+        },
     )
     instance = dg.DagsterInstance.local_temp(home)
     cursor: str | None = None
@@ -105,7 +111,10 @@ def _run(objects: int, days: int, home: str) -> dict[str, Any]:
         """One evaluation; the partitions it requested."""
         nonlocal cursor
         context = dg.build_sensor_context(
-            instance=instance, cursor=cursor, definitions=defs, resources={"landing_zone": zone}
+            instance=instance,
+            cursor=cursor,
+            definitions=defs,
+            resources={"landing_zone": zone, "policies": policies},
         )
         start = time.perf_counter()
         data = landing_zone_sensor.evaluate_tick(context)

@@ -32,6 +32,7 @@ from ingest.landing_scan import (
     pending_runs,
     scan_landing,
 )
+from ingest.policy import Policy
 from orchestration import RAW_COMMENTS, SENSOR_INTERVAL_SECONDS, daily_partitions
 from resources.instance import materializations, observations
 from resources.policies import PoliciesResource
@@ -102,8 +103,9 @@ def _run_request(run: DayRun) -> RunRequest:
     description=(
         "Watches the landing zone (local folder or S3) for new or replaced files under "
         "comments/dt=YYYY-MM-DD/ and requests one run per day they can affect (the landing "
-        "day and the late_arrival_days before it), for raw_comments and every daily asset "
-        "downstream. Run keys name the files and ETags, so a file never runs twice; files "
+        "day and the late_arrival_days before it, and the already ingested days whose "
+        "duplicate look-back it feeds), for raw_comments and every daily asset downstream. "
+        "Run keys name the files and ETags, so a file never runs twice; files "
         "an earlier run already ingested are skipped. Keys outside a dt= date folder are "
         "reported and skipped."
     ),
@@ -113,8 +115,9 @@ def landing_zone_sensor(
     landing_zone: LandingZoneResource,
     policies: PoliciesResource,
 ) -> SensorResult:
-    scan = _scan(context, landing_zone, policies.ingest().late_arrival_days)
-    runs = pending_runs(scan.candidates, ingested_by_day(context.instance, scan.candidates))
+    scan = _scan(context, landing_zone, policies.ingest())
+    days = set(scan.candidates) | set(scan.rechecks)
+    runs = pending_runs(scan.candidates, ingested_by_day(context.instance, days), scan.rechecks)
     problems = _first(scan.problems, _SHOWN_PROBLEMS)
     for problem in problems:
         context.log.warning(problem)
@@ -130,7 +133,7 @@ def landing_zone_sensor(
 
 
 def _scan(
-    context: SensorEvaluationContext, landing_zone: LandingZoneResource, late_days: int
+    context: SensorEvaluationContext, landing_zone: LandingZoneResource, policy: Policy
 ) -> Scan:
     """This tick's listing, from the sensor's cursor (an unreadable one starts afresh)."""
     try:
@@ -143,9 +146,10 @@ def _scan(
         landing_zone.store(),
         cursor,
         today=dt.datetime.now(dt.UTC).date(),
-        late_days=late_days,
+        late_days=policy.late_arrival_days,
         first_day=daily_partitions.start.date(),
         last_day=dt.date.fromisoformat(last) if last else None,
+        lookback_days=policy.dedupe.comment_id_lookback_days if policy.dedupe.comment_id else 0,
     )
 
 

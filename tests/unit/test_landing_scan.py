@@ -174,3 +174,18 @@ def test_one_run_per_day_with_only_the_files_it_has_not_read():
     several = pending_runs({D("2024-05-03"): {c, a, b}}, {})[0].run_key
     assert several.startswith("2024-05-03:3 files:")
     assert several == pending_runs({D("2024-05-03"): {b, c, a}}, {})[0].run_key
+
+
+def test_a_late_file_in_an_old_folder_re_runs_the_later_days_that_ingested_without_it(tmp_path):
+    """Its ids landed first by contract, so days whose look-back reads it must be re-run;
+    a day never ingested will read it when it is, so it is not requested for that."""
+    store = LocalObjectStore(tmp_path)
+    info = store.put_bytes("comments/dt=2024-04-01/late.jsonl", b"{}\n")
+    result = scan(store, today=D("2024-04-10"), last_day=D("2024-04-09"), lookback_days=3)
+    late = (info.key, info.etag)
+    assert result.rechecks == {D("2024-04-02"): {late}, D("2024-04-03"): {late},
+                               D("2024-04-04"): {late}}  # fmt: skip
+    ingested = {D("2024-04-02"): Ingested(frozenset(), "run-2")}  # 04-03 and 04-04 never ran
+    runs = pending_runs(result.candidates, ingested, result.rechecks)
+    assert [r.day for r in runs] == [D("2024-03-30"), D("2024-03-31"), D("2024-04-01"),
+                                     D("2024-04-02")]  # fmt: skip
