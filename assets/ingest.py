@@ -11,7 +11,6 @@ import json
 import pyarrow as pa
 from dagster import (
     AssetExecutionContext,
-    AssetObservation,
     BackfillPolicy,
     DataVersion,
     MaterializeResult,
@@ -23,7 +22,7 @@ from dagster import (
 
 from assets.versioning import source_hash
 from ingest.day import IngestResult
-from ingest.days import RangeResult, ingest_days
+from ingest.days import ingest_days
 from ingest.gold_labels import parse_gold_files
 from ingest.landing import LABELS_PREFIX
 from ingest.raw_tables import RAW_COMMENTS_SCHEMA, replace_gold_labels
@@ -55,6 +54,7 @@ def _day_metadata(result: IngestResult) -> dict:
         "source_files": MetadataValue.json(source_files),
         "records_for_other_days": MetadataValue.json(dict(result.routed_elsewhere)),
         "data_version": result.data_version(),
+        "dagster/row_count": result.kept.num_rows,
     }
 
 
@@ -71,8 +71,8 @@ def _day_metadata(result: IngestResult) -> dict:
         "Comments of one day from the landing zone, filtered and deduplicated by "
         "policies/ingest.yml. Kept rows go to raw.comments, every rejected record to "
         "raw.comments_quarantine with a reason: records in = kept + quarantined. "
-        "A range run ingests day by day (one transaction each) and records an "
-        "observation with the figures of each day that has records."
+        "A range run ingests day by day (one transaction each); each day's "
+        "materialization carries that day's own figures and source files."
     ),
 )
 def raw_comments(
@@ -85,18 +85,12 @@ def raw_comments(
     store = landing_zone.store()
     days = [dt.date.fromisoformat(key) for key in context.partition_keys]
 
-    def observe(day: dt.date, result: IngestResult) -> None:
-        if len(days) > 1 and result.records_in:
-            context.log_event(
-                AssetObservation(
-                    asset_key=context.asset_key,
-                    partition=day.isoformat(),
-                    metadata=_day_metadata(result),
-                )
-            )
+    def report(day: dt.date, result: IngestResult) -> None:
+        # Each partition's materialization carries its own day's figures, also in range runs.
+        context.add_asset_metadata(_day_metadata(result), partition_key=day.isoformat())
 
     with warehouse.connect() as con:
-        ingested = ingest_days(days, store, con, policy, on_day=observe)
+        ingested = ingest_days(days, store, con, policy, on_day=report)
     totals = ingested.totals
     for key, reason in ingested.skipped_files.items():
         context.log.warning(f"landing file {key} not read: {reason}")
@@ -104,38 +98,16 @@ def raw_comments(
         f"{len(days)} day(s): {totals['records_in']} records in, {totals['kept']} kept, "
         f"{totals['quarantined']} quarantined {ingested.quarantined_by_reason}"
     )
-    metadata = _day_metadata(ingested.days[0][1]) if len(days) == 1 else _range_metadata(ingested)
     return MaterializeResult(
         metadata={
-            **metadata,
             "policy_version": policy.version,
             "landing_zone": store.uri(),
             "skipped_files": MetadataValue.json(ingested.skipped_files),
-            "dagster/row_count": totals["kept"],
+            "days_in_run": len(days),
             "dagster/column_schema": column_schema(RAW_COMMENTS_SCHEMA),
         },
         data_version=DataVersion(ingested.data_version),
     )
-
-
-def _range_metadata(ingested: RangeResult) -> dict:
-    """What a range run reports: the range's totals and each day's records in and kept."""
-    totals = ingested.totals
-    return {
-        "records_in": totals["records_in"],
-        "kept": totals["kept"],
-        "quarantined": totals["quarantined"],
-        "quarantined_by_reason": MetadataValue.json(ingested.quarantined_by_reason),
-        "reduction_pct": round(100 * totals["quarantined"] / max(totals["records_in"], 1), 2),
-        "days_in_run": len(ingested.days),
-        "records_in_and_kept_by_day": MetadataValue.json(
-            {
-                day.isoformat(): [result.records_in, result.kept.num_rows]
-                for day, result in ingested.days
-                if result.records_in
-            }
-        ),
-    }
 
 
 @asset(

@@ -8,7 +8,6 @@ ingest policy the `policies` resource validated at load, reads from the instance
 """
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -34,7 +33,7 @@ from ingest.landing_scan import (
 )
 from ingest.policy import Policy
 from orchestration import RAW_COMMENTS, SENSOR_INTERVAL_SECONDS, daily_partitions
-from resources.instance import materializations, observations
+from resources.instance import materializations
 from resources.policies import PoliciesResource
 from resources.stores import LandingZoneResource
 
@@ -60,29 +59,18 @@ def _source_files(metadata: Mapping[str, Any]) -> set[FileId]:
 
 
 def ingested_by_day(instance: DagsterInstance, days: Iterable[dt.date]) -> dict[dt.date, Ingested]:
-    """For each day, the files its latest `raw_comments` run read.
-
-    Single-day runs record them on the materialization, range runs on an observation per
-    day with records. A day of a range run without records has no observation, but it
-    read the same folder listings as the run's other days, so the whole run's files count.
-    """
+    """For each day, the files its latest `raw_comments` run read (each partition's
+    materialization records its own day's `source_files`, in range runs too)."""
     partitions = sorted(day.isoformat() for day in days)
     if not partitions:
         return {}
     records_filter = AssetRecordsFilter(asset_key=RAW_COMMENTS, asset_partitions=partitions)
-    latest: dict[str, str] = {}
-    files: dict[str, set[FileId]] = defaultdict(set)
-    for record in materializations(instance, records_filter):
-        latest.setdefault(record.partition_key, record.run_id)
-        files[record.run_id] |= _source_files(record.asset_materialization.metadata)
-    latest_runs = set(latest.values())
-    for record in observations(instance, records_filter):
-        if record.run_id in latest_runs:
-            files[record.run_id] |= _source_files(record.asset_observation.metadata)
-    return {
-        dt.date.fromisoformat(partition): Ingested(frozenset(files[run_id]), run_id)
-        for partition, run_id in latest.items()
-    }
+    latest: dict[str, Ingested] = {}
+    for record in materializations(instance, records_filter):  # newest first
+        if record.partition_key not in latest:
+            files = _source_files(record.asset_materialization.metadata)
+            latest[record.partition_key] = Ingested(frozenset(files), record.run_id)
+    return {dt.date.fromisoformat(partition): done for partition, done in latest.items()}
 
 
 def _run_request(run: DayRun) -> RunRequest:

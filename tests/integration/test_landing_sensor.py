@@ -158,7 +158,7 @@ def test_days_already_ingested_from_the_same_files_are_not_run_again(zone, insta
         **sensor_resources(zone),
         "warehouse": WarehouseResource(path=str(tmp_path / "w.db")),
     }
-    # As `make demo` does: one range run (observations per day with records).
+    # As `make demo` does: one range run (each partition records its own source files).
     dg.materialize([raw_comments], resources=resources, instance=instance, tags={
         "dagster/asset_partition_range_start": "2024-04-29",
         "dagster/asset_partition_range_end": "2024-05-02",
