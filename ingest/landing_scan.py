@@ -281,6 +281,11 @@ def scan_landing(
         except InvalidLandingKey as err:
             problems.append(str(err))
             continue
+        if landed > today:
+            problems.append(
+                f"{obj.key!r} is in a folder dated in the future ({landed} > today {today}): "
+                "its days wait until they are partitions; check the uploader's clock or path"
+            )
         days = [d for d in affected_days(landed, late_days) if d >= first_day]
         if not days:
             problems.append(

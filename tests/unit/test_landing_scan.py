@@ -189,3 +189,11 @@ def test_a_late_file_in_an_old_folder_re_runs_the_later_days_that_ingested_witho
     runs = pending_runs(result.candidates, ingested, result.rechecks)
     assert [r.day for r in runs] == [D("2024-03-30"), D("2024-03-31"), D("2024-04-01"),
                                      D("2024-04-02")]  # fmt: skip
+
+
+def test_a_folder_dated_in_the_future_is_reported_not_left_waiting_silently(tmp_path):
+    store = LocalObjectStore(tmp_path)
+    store.put_bytes("comments/dt=2099-01-01/a.jsonl", b"{}\n")
+    result = scan(store)
+    assert any("2099-01-01" in p and "future" in p for p in result.problems)
+    assert "2099-01-01" in result.cursor.waiting
