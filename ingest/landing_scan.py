@@ -58,11 +58,12 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import groupby, takewhile
 
 from ingest.landing import COMMENTS_PREFIX, InvalidLandingKey, comments_prefix, parse_landing_key
+from ingest.policy import Policy
 from storage.object_store import ObjectInfo, ObjectStore
 
 HEAD_DAYS = 3  # the head holds the folders of today-3 .. today and anything later
@@ -114,10 +115,12 @@ class ScanCursor:
 
 @dataclass(frozen=True)
 class Ingested:
-    """What the latest `raw_comments` run of a day read: its files and its run id."""
+    """What the latest `raw_comments` run of a day read: its files, its run id, and the
+    landing folders in which the day owned records."""
 
     files: frozenset[FileId] = frozenset()
     run_id: str | None = None
+    owned_folders: frozenset[dt.date] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -347,10 +350,16 @@ def pending_runs(
     candidates: Mapping[dt.date, set[FileId]],
     ingested: Mapping[dt.date, Ingested],
     rechecks: Mapping[dt.date, set[FileId]] | None = None,
+    owner_days: Callable[[FileId], set[dt.date]] | None = None,
 ) -> list[DayRun]:
     """One run per day that has candidate files its latest ingest did not read, oldest first.
 
     A recheck file makes its day pending only when the day was ingested before without it.
+    With `owner_days` (the days a file's records belong to, read from the file), a new file
+    runs only the days it can change: the days its records belong to; and among days
+    ingested before, the later ones (their duplicate look-back reads it) and the earlier
+    ones that own records in its folder (arrival order within the folder decides between
+    copies there). So a file whose records all belong to one day starts one run.
     """
     runs = []
     rechecks = rechecks or {}
@@ -359,7 +368,38 @@ def pending_runs(
         files = set(candidates.get(day, set()))
         if done.run_id is not None:
             files |= rechecks.get(day, set())
-        pending = tuple(sorted(files - done.files))
+        pending = [f for f in sorted(files - done.files)
+                   if owner_days is None or _changes(day, f, done, owner_days)]  # fmt: skip
         if pending:
-            runs.append(DayRun(day, pending, done.run_id))
+            runs.append(DayRun(day, tuple(pending), done.run_id))
     return runs
+
+
+def _changes(
+    day: dt.date, file: FileId, done: Ingested, owner_days: Callable[[FileId], set[dt.date]]
+) -> bool:
+    """Whether `file` can change `day`'s ingest (see `pending_runs`)."""
+    if day in owner_days(file):
+        return True
+    if done.run_id is None:
+        return False  # never ingested: it will read the file when its own records arrive
+    landed = parse_landing_key(file[0]).landed_date
+    return day > landed or landed in done.owned_folders
+
+
+def file_owner_days(store: ObjectStore, policy: Policy) -> Callable[[FileId], set[dt.date]]:
+    """`owner_days` for `pending_runs`: reads each file once (only files some day has not
+    ingested yet reach it) and routes its records as ingest does."""
+    from ingest.day import LandingFile, read_records
+
+    seen: dict[FileId, set[dt.date]] = {}
+
+    def owners(file: FileId) -> set[dt.date]:
+        if file not in seen:
+            key, etag = file
+            landed = parse_landing_key(key).landed_date
+            records = read_records(LandingFile(key, landed, store.get_bytes(key), etag), policy)
+            seen[file] = {record.owner for record in records}
+        return seen[file]
+
+    return owners

@@ -9,6 +9,7 @@ ingest policy the `policies` resource validated at load, reads from the instance
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from typing import Any
 
 from dagster import (
@@ -22,12 +23,13 @@ from dagster import (
     sensor,
 )
 
+from ingest.landing import InvalidLandingKey, parse_landing_key
 from ingest.landing_scan import (
     DayRun,
-    FileId,
     Ingested,
     Scan,
     ScanCursor,
+    file_owner_days,
     pending_runs,
     scan_landing,
 )
@@ -47,15 +49,19 @@ DAILY_FROM_RAW = AssetSelection.assets(RAW_COMMENTS).downstream() & AssetSelecti
 _SHOWN_PROBLEMS = 10
 
 
-def _source_files(metadata: Mapping[str, Any]) -> set[FileId]:
-    """The (key, etag) pairs of a `source_files` metadata entry; none when it is absent."""
+def _ingested(metadata: Mapping[str, Any], run_id: str) -> Ingested:
+    """What a day's materialization says it read (`source_files`; nothing when absent)."""
     entry = metadata.get("source_files")
-    files = entry.value if entry is not None else None
-    if not isinstance(files, list):
-        return set()
-    return {
-        (f["key"], f["etag"]) for f in files if isinstance(f, dict) and {"key", "etag"} <= f.keys()
-    }
+    listed = entry.value if entry is not None else None
+    files = [f for f in listed if isinstance(f, dict) and {"key", "etag"} <= f.keys()] if (
+        isinstance(listed, list)
+    ) else []  # fmt: skip
+    owned = {f["key"] for f in files if f.get("records_owned")}
+    folders = set()
+    for key in owned:
+        with suppress(InvalidLandingKey):
+            folders.add(parse_landing_key(key).landed_date)
+    return Ingested(frozenset((f["key"], f["etag"]) for f in files), run_id, frozenset(folders))
 
 
 def ingested_by_day(instance: DagsterInstance, days: Iterable[dt.date]) -> dict[dt.date, Ingested]:
@@ -68,8 +74,8 @@ def ingested_by_day(instance: DagsterInstance, days: Iterable[dt.date]) -> dict[
     latest: dict[str, Ingested] = {}
     for record in materializations(instance, records_filter):  # newest first
         if record.partition_key not in latest:
-            files = _source_files(record.asset_materialization.metadata)
-            latest[record.partition_key] = Ingested(frozenset(files), record.run_id)
+            metadata = record.asset_materialization.metadata
+            latest[record.partition_key] = _ingested(metadata, record.run_id)
     return {dt.date.fromisoformat(partition): done for partition, done in latest.items()}
 
 
@@ -90,9 +96,9 @@ def _run_request(run: DayRun) -> RunRequest:
     default_status=DefaultSensorStatus.RUNNING,
     description=(
         "Watches the landing zone (local folder or S3) for new or replaced files under "
-        "comments/dt=YYYY-MM-DD/ and requests one run per day they can affect (the landing "
-        "day and the late_arrival_days before it, and the already ingested days whose "
-        "duplicate look-back it feeds), for raw_comments and every daily asset downstream. "
+        "comments/dt=YYYY-MM-DD/ and requests one run per day they can change: the days "
+        "their records belong to (read from the file), and already ingested days whose "
+        "duplicate look-back reads them, for raw_comments and every daily asset downstream. "
         "Run keys name the files and ETags, so a file never runs twice; files "
         "an earlier run already ingested are skipped. Keys outside a dt= date folder are "
         "reported and skipped."
@@ -103,9 +109,11 @@ def landing_zone_sensor(
     landing_zone: LandingZoneResource,
     policies: PoliciesResource,
 ) -> SensorResult:
-    scan = _scan(context, landing_zone, policies.ingest())
-    days = set(scan.candidates) | set(scan.rechecks)
-    runs = pending_runs(scan.candidates, ingested_by_day(context.instance, days), scan.rechecks)
+    policy = policies.ingest()
+    scan = _scan(context, landing_zone, policy)
+    done = ingested_by_day(context.instance, set(scan.candidates) | set(scan.rechecks))
+    owners = file_owner_days(landing_zone.store(), policy)
+    runs = pending_runs(scan.candidates, done, scan.rechecks, owners)
     problems = _first(scan.problems, _SHOWN_PROBLEMS)
     for problem in problems:
         context.log.warning(problem)

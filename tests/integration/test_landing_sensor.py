@@ -66,14 +66,17 @@ def launched(result: dg.SensorResult, *earlier: dg.SensorResult) -> dict[str, st
     return {day: key for day, key in requested(result).items() if key not in used}
 
 
-DAYS_OF_0503 = ["2024-05-01", "2024-05-02", "2024-05-03"]
-
-
-def test_new_file_requests_each_day_it_can_affect_once(zone, instance):
+def test_a_new_file_whose_records_belong_to_one_day_requests_one_run(zone, instance):
+    """Not one per late-arrival day: the sensor reads the file and routes its records."""
     info = zone.store().put_bytes("comments/dt=2024-05-03/a.jsonl", jsonl(comment("1")))
     runs = requested(tick(zone, instance))
-    assert sorted(runs) == DAYS_OF_0503  # its day, and late_arrival_days (2) before it
-    assert runs["2024-05-03"] == f"2024-05-03:{info.key}:{info.etag}"
+    assert runs == {"2024-05-03": f"2024-05-03:{info.key}:{info.etag}"}
+
+
+def test_a_new_file_with_late_records_requests_the_days_they_belong_to(zone, instance):
+    rows = jsonl(comment("1"), comment("2", "2024-05-01"))
+    zone.store().put_bytes("comments/dt=2024-05-03/a.jsonl", rows)
+    assert sorted(requested(tick(zone, instance))) == ["2024-05-01", "2024-05-03"]
 
 
 def test_same_file_again_requests_nothing_and_a_replaced_one_runs_again(zone, instance):
@@ -87,8 +90,7 @@ def test_same_file_again_requests_nothing_and_a_replaced_one_runs_again(zone, in
 
     replaced = store.put_bytes("comments/dt=2024-05-03/a.jsonl", jsonl(comment("2")))
     runs = requested(tick(zone, instance, again.cursor))
-    assert sorted(runs) == DAYS_OF_0503
-    assert runs["2024-05-03"] == f"2024-05-03:{replaced.key}:{replaced.etag}"
+    assert runs == {"2024-05-03": f"2024-05-03:{replaced.key}:{replaced.etag}"}
     assert set(runs.values()).isdisjoint(requested(first).values())
 
 
@@ -100,7 +102,7 @@ def test_late_file_for_an_old_day_runs_that_day(zone, instance):
 
     store.put_bytes("comments/dt=2024-02-20/late.jsonl", jsonl(comment("late", "2024-02-19")))
     runs = launched(tick(zone, instance, first.cursor), first)
-    assert sorted(runs) == ["2024-02-18", "2024-02-19", "2024-02-20"]
+    assert sorted(runs) == ["2024-02-19"]  # the day its record belongs to
     assert all("late.jsonl" in key for key in runs.values())
 
 
@@ -111,7 +113,7 @@ def test_restart_resumes_from_the_cursor(zone, instance):
     store.put_bytes("comments/dt=2024-06-10/b.jsonl", jsonl(comment("2")))  # while it was down
 
     runs = requested(tick(zone, instance, before.cursor))
-    assert sorted(runs) == ["2024-06-08", "2024-06-09", "2024-06-10"]
+    assert sorted(runs) == ["2024-06-10"]
     assert all("b.jsonl" in key for key in runs.values())
 
 
@@ -122,9 +124,8 @@ def test_many_files_in_one_tick_make_one_request_per_day(zone, instance):
     for n in range(3):
         store.put_bytes(f"comments/dt=2024-05-04/part-{n}.jsonl", jsonl(comment(f"b{n}")))
     runs = requested(tick(zone, instance))
-    assert sorted(runs) == ["2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04"]
-    assert runs["2024-05-01"].startswith("2024-05-01:5 files:")
-    assert runs["2024-05-03"].startswith("2024-05-03:8 files:")
+    assert sorted(runs) == ["2024-05-03", "2024-05-04"]
+    assert runs["2024-05-03"].startswith("2024-05-03:5 files:")
     assert runs["2024-05-04"].startswith("2024-05-04:3 files:")
 
 
@@ -132,7 +133,7 @@ def test_a_file_landing_today_waits_for_todays_partition(zone, instance):
     today = dt.datetime.now(dt.UTC).date()
     zone.store().put_bytes(f"comments/dt={today}/a.jsonl", jsonl(comment("1")))
     result = tick(zone, instance)
-    assert sorted(requested(result)) == [str(today - dt.timedelta(days=n)) for n in (2, 1)]
+    assert requested(result) == {}  # its records are today's: no earlier day changes
     assert json.loads(result.cursor)["waiting"] == [str(today)]  # requested once it exists
 
 
@@ -146,7 +147,7 @@ def test_invalid_dt_folders_are_reported_and_skipped(zone, instance):
     assert "'dt=2024-5-3' is not a date" in reason and "comments/stray.jsonl" in reason
 
     store.put_bytes("comments/dt=2024-05-03/ok.jsonl", jsonl(comment("3")))
-    assert sorted(requested(tick(zone, instance, result.cursor))) == DAYS_OF_0503
+    assert sorted(requested(tick(zone, instance, result.cursor))) == ["2024-05-03"]
 
 
 def test_days_already_ingested_from_the_same_files_are_not_run_again(zone, instance, tmp_path):
@@ -166,12 +167,20 @@ def test_days_already_ingested_from_the_same_files_are_not_run_again(zone, insta
     assert requested(tick(zone, instance)) == {}
 
     new = store.put_bytes("comments/dt=2024-05-03/d.jsonl", jsonl(comment("d")))
-    result = tick(zone, instance)  # no cursor: everything is reconciled against the instance
-    runs = requested(result)
-    assert sorted(runs) == DAYS_OF_0503
+    # No cursor: everything is reconciled against the instance. The new file's record is
+    # 05-03's, and no ingested day owns records in its folder: one run.
+    assert requested(tick(zone, instance)) == {"2024-05-03": f"2024-05-03:{new.key}:{new.etag}"}
+
+    # A file in 05-02's folder: 05-02 owns it, and 04-30 owns a late record there (which
+    # copy of an id came first is decided within the folder), so both re-run.
+    late = store.put_bytes("comments/dt=2024-05-02/e.jsonl", jsonl(comment("e")))
+    runs = requested(tick(zone, instance))
     range_run = instance.get_runs()[0].run_id
-    assert runs["2024-05-01"] == f"2024-05-01:{new.key}:{new.etag}@{range_run[:8]}"
-    assert runs["2024-05-03"] == f"2024-05-03:{new.key}:{new.etag}"  # never ingested
+    assert runs == {
+        "2024-04-30": f"2024-04-30:{late.key}:{late.etag}@{range_run[:8]}",
+        "2024-05-02": f"2024-05-02:{late.key}:{late.etag}@{range_run[:8]}",
+        "2024-05-03": f"2024-05-03:{new.key}:{new.etag}",
+    }
 
     # Single-day runs (as the sensor launches) record the files on the materialization.
     for day in runs:
@@ -200,7 +209,7 @@ def test_runs_target_the_daily_assets_downstream_of_raw_comments(tmp_path, insta
         instance=instance, definitions=defs, resources=sensor_resources(zone)
     )
     run_requests = landing_zone_sensor.evaluate_tick(context).run_requests
-    assert [r.partition_key for r in run_requests] == DAYS_OF_0503
+    assert [r.partition_key for r in run_requests] == ["2024-05-03"]
     assert {key.to_user_string() for key in run_requests[0].asset_selection} == {
         "raw_comments",
         "daily_features",
@@ -218,8 +227,12 @@ def test_late_arrival_days_come_from_the_policies_resource(tmp_path, instance):
         ingest_file=str(policy), training_file=settings_policies.training_file
     )
     zone = LandingZoneResource(uri=str(tmp_path / "landing"))
-    zone.store().put_bytes("comments/dt=2024-05-03/a.jsonl", jsonl(comment("1")))
+    # Published the day before landing: 05-02's with the repo policy (2 days), but too late
+    # with this one, so quarantined on its landing day.
+    zone.store().put_bytes("comments/dt=2024-05-03/a.jsonl", jsonl(comment("1", "2024-05-02")))
     context = dg.build_sensor_context(
         instance=instance, resources={"landing_zone": zone, "policies": policies}
     )
     assert sorted(requested(landing_zone_sensor(context))) == ["2024-05-03"]
+    context = dg.build_sensor_context(instance=instance, resources=sensor_resources(zone))
+    assert sorted(requested(landing_zone_sensor(context))) == ["2024-05-02"]
