@@ -18,13 +18,12 @@ from dagster import (
     asset,
 )
 
-from assets.label import task
-from assets.train import classifier
 from assets.versioning import source_hash
-from orchestration import WAREHOUSE_POOL, daily_partitions, freshness_policy
+from orchestration import COMMENT_FEATURES, WAREHOUSE_POOL, daily_partitions, freshness_policy
 from resources.stores import ExportsResource, ModelStoreResource
 from resources.warehouse import WarehouseResource
 from storage.tables import replace_window
+from training.task import task
 
 
 def score_frame(features: pd.DataFrame, model, version: str, classes, scored_at) -> pd.DataFrame:
@@ -43,7 +42,7 @@ def score_frame(features: pd.DataFrame, model, version: str, classes, scored_at)
 @asset(
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),
-    deps=[AssetKey("comment_features"), classifier],
+    deps=[COMMENT_FEATURES, AssetKey("classifier")],
     group_name="score",
     kinds={"scikitlearn", "duckdb", "parquet"},
     owners=["team:ml"],
@@ -64,7 +63,7 @@ def comment_scores(
 ) -> MaterializeResult:
     from training.registry import ModelRegistry, NoChampionError
 
-    classes, _ = task()
+    classes = task().classes
     try:
         version, model = ModelRegistry(model_store.store()).load_champion()
     except NoChampionError as err:

@@ -4,13 +4,13 @@
 
 On the YouTube Spam Collection with DESIGN.md's split (see bench/youtube_data.py): the
 task's LFs label the training pool (the four first videos); the same classifier
-(`training.classifier`, default `ClassifierConfig`) is trained on `comment_features` of those
-rows three times:
+(`training.classifier.SoftLabelClassifier`, default hyperparameters) is trained on
+`comment_features` of those rows three times:
 
-- weak labels: `fit_soft` on this project's label model's probabilities (fitted as in
+- weak labels: on this project's label model's probabilities (fitted as in
   bench_label_model.py), rows where every LF abstains filtered out;
-- majority vote: `fit_soft` on `MajorityVoter` probabilities (ties split evenly), same rows;
-- gold: `fit_hard` on the training pool's gold labels, every row (the supervised ceiling).
+- majority vote: on `MajorityVoter` probabilities (ties split evenly), same rows;
+- gold: on the training pool's gold labels (hard labels), every row (the supervised ceiling).
 
 All three are scored on the ingested `test` rows of the fifth video, which never enter
 training (checked). The label model and majority vote themselves are scored on the same
@@ -25,11 +25,12 @@ import time
 from typing import Any
 
 import duckdb
+from sklearn.base import clone
 
 from bench.machine import machine, write_result
 from bench.youtube_data import FEATURES, dataset_folder, load, workspace
 from labeling_functions import LFS
-from training.classifier import ClassifierConfig, fit_hard, fit_soft
+from training.classifier import SoftLabelClassifier
 from training.evaluation import comparison_markdown, evaluate
 from weak_supervision import LabelModel, MajorityVoter, apply_lfs
 
@@ -51,34 +52,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     if set(data.features["comment_id"].iloc[train]) & set(data.features["comment_id"].iloc[test]):
         raise AssertionError("test rows in the training pool")
     covered = train[(L[train] != -1).any(axis=1)]
-    label_model = LabelModel(2).fit(L[train], Y_dev=y_dev, L_dev=L[dev], seed=SEED)
-    voter = MajorityVoter(2)
-    config = ClassifierConfig(seed=SEED)
+    label_model = LabelModel(cardinality=2, seed=SEED).fit(L[train], L_dev=L[dev], Y_dev=y_dev)
+    voter = MajorityVoter(cardinality=2)
+    end_model = SoftLabelClassifier(seed=SEED)
     X = data.features
-    trainings = {
-        "classifier on weak labels": lambda: fit_soft(
-            config, X.iloc[covered], label_model.predict_proba(L[covered])
-        ),
-        "classifier on majority vote": lambda: fit_soft(
-            config, X.iloc[covered], voter.predict_proba(L[covered])
-        ),
-        "classifier on gold (ceiling)": lambda: fit_hard(config, X.iloc[train], y_train, 2),
+    labels = {
+        "classifier on weak labels": (covered, label_model.predict_proba(L[covered])),
+        "classifier on majority vote": (covered, voter.predict_proba(L[covered])),
+        "classifier on gold (ceiling)": (train, y_train),
     }
     metrics: dict[str, dict[str, Any]] = {
         "label model": evaluate(y_test, label_model.predict_proba(L[test])),
         "majority vote": evaluate(y_test, voter.predict_proba(L[test])),
     }
     seconds = {}
-    for name, train_model in trainings.items():
+    for name, (rows, y) in labels.items():
         start = time.perf_counter()
-        model = train_model()
+        model = clone(end_model).fit(X.iloc[rows], y)
         seconds[name] = time.perf_counter() - start
         metrics[name] = evaluate(y_test, model.predict_proba(X.iloc[test]))
     weak = metrics["classifier on weak labels"]["accuracy"]
     result = {
         "machine": machine(),
         "rows": {"train_pool": len(train), "weak_label_rows": len(covered), "test": len(test)},
-        "config": vars(config),
+        "config": end_model.get_params(),
         "fit_seconds": seconds,
         "metrics": metrics,
         "weak_accuracy_vs_target": weak / TARGET_ACCURACY,

@@ -3,6 +3,9 @@
 python -m training list                  # versions, test F1, champion marked
 python -m training history               # promotions, rejections, rollbacks
 python -m training rollback [--to V]     # champion back to V (default: the previous one)
+
+`--name label_model` (before the command) does the same for the label model: its champion
+is the one `weak_labels` uses.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ import sys
 
 from settings import Settings
 from storage.object_store import open_store
+from training.label_models import NAME as LABEL_MODEL
 from training.registry import ModelRegistry, NoChampionError
+from training.train import NAME as CLASSIFIER
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training", description="Model registry")
-    parser.add_argument("--name", default="classifier", help="model name (default: classifier)")
+    parser.add_argument("--name", default=CLASSIFIER, choices=(CLASSIFIER, LABEL_MODEL))
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="registered versions; * marks the champion")
     sub.add_parser("history", help="promotion decisions, oldest first")
@@ -34,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
             print("no models registered yet")
         for version, info in sorted(versions.items()):
             mark = "*" if version == champion else " "
-            print(f"{mark} {version}  test_f1={info['test_f1']:.4f}  sha256={info['sha256'][:12]}")
+            f1 = "-" if info["test_f1"] is None else f"{info['test_f1']:.4f}"
+            print(f"{mark} {version}  test_f1={f1}  sha256={info['sha256'][:12]}")
     elif args.command == "history":
         for event in registry.events():
             print(f"{event['at']}  {event['event']:<18} {event['version']}  {event['reason']}")

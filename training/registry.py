@@ -1,12 +1,20 @@
-"""A model registry on an object store: versioned artifacts, hashes, champion/challenger.
+"""A model registry on an object store: named models, versioned artifacts, hashes,
+champion/challenger.
 
-Layout below the model store's root (`data/models` by default):
+Layout below the model store's root (`data/models` by default), one folder per model name
+(`classifier`, `label_model`):
 
-    <name>/<version>/model.pkl        the artifact (a pickled scikit-learn Pipeline)
+    <name>/<version>/<artifact>       the artifact (`model.pkl`, or `label_model.json`)
     <name>/<version>/model.sha256     its SHA-256, written with it
     <name>/<version>/card.json        the model card (metrics, lineage, versions)
-    <name>/<version>/card.md          the same card for people, with its plots
-    <name>/registry.json              champion, and every promotion decision
+    <name>/<version>/card.md, *.png   the same card for people, with its plots (classifier)
+    <name>/registry.json              versions, champion, and every promotion decision
+
+A version's files are all written before its entry in registry.json, so a run killed
+midway leaves at most an unlisted folder, never a registered version without its card.
+registry.json is only changed by atomic, serialized updates (a lock on the model's folder
+and an atomic rename on a local store, conditional writes on the object's ETag on S3), so a rollback
+during a training run cannot lose either update.
 
 An artifact is only unpickled after its bytes match the SHA-256 recorded in the
 registry when it was registered: a tampered or truncated file is refused first.
@@ -15,12 +23,20 @@ registry when it was registered: a tampered or truncated file is refused first.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
+import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from storage.object_store import ObjectStore
+from storage.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
+
+PICKLE = "model.pkl"
+Result = TypeVar("Result")
+State = dict[str, Any]
 
 
 class TamperedArtifactError(RuntimeError):
@@ -29,6 +45,10 @@ class TamperedArtifactError(RuntimeError):
 
 class NoChampionError(RuntimeError):
     """No model has been promoted yet."""
+
+
+class RegistryBusyError(RuntimeError):
+    """registry.json kept changing under an update; nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +64,14 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _empty_state() -> State:
+    return {"champion": None, "versions": {}, "events": []}
+
+
+def _encode(state: State) -> bytes:
+    return json.dumps(state, indent=2, sort_keys=True).encode()
+
+
 class ModelRegistry:
     """Models of one name in an object store (local folder or S3)."""
 
@@ -51,17 +79,24 @@ class ModelRegistry:
         self.store = store
         self.name = name
         self.root = name
+        self._key = f"{name}/registry.json"
 
     # -- state --------------------------------------------------------------------------
-    def _state(self) -> dict[str, Any]:
-        key = f"{self.root}/registry.json"
-        if self.store.head(key) is None:
-            return {"champion": None, "versions": {}, "events": []}
-        return json.loads(self.store.get_bytes(key))
+    def _state(self) -> State:
+        if self.store.head(self._key) is None:
+            return _empty_state()
+        return json.loads(self.store.get_bytes(self._key))
 
-    def _save_state(self, state: dict[str, Any]) -> None:
-        data = json.dumps(state, indent=2, sort_keys=True).encode()
-        self.store.put_bytes(f"{self.root}/registry.json", data)
+    def _update(self, change: Callable[[State], Result]) -> Result:
+        """Apply `change` to the state (it edits it in place) as one atomic, serialized
+        update; `change` may run more than once when another writer got in first."""
+        if isinstance(self.store, LocalObjectStore):
+            return _update_locally(self.store, self._key, change)
+        if isinstance(self.store, S3ObjectStore):
+            return _update_on_s3(self.store, self._key, change)
+        raise TypeError(
+            f"no atomic update for {type(self.store).__name__}: use a local or S3 store"
+        )
 
     def versions(self) -> dict[str, dict[str, Any]]:
         """Every registered version with its hash, F1 and registration time."""
@@ -78,85 +113,109 @@ class ModelRegistry:
         return self.store.uri(f"{self.root}/{version}/{file}".rstrip("/"))
 
     # -- writing ------------------------------------------------------------------------
+    def write_file(self, version: str, name: str, data: bytes) -> None:
+        """A file in a version's folder (the registry never lists files, only versions)."""
+        self.store.put_bytes(f"{self.root}/{version}/{name}", data)
+
     def register(
         self,
         version: str,
         artifact: bytes,
         card: dict[str, Any],
         extra_files: dict[str, bytes] | None = None,
+        *,
+        artifact_name: str = PICKLE,
     ) -> str:
-        """Store an artifact, its hash, its card and extra files (plots); return the hash."""
+        """Store an artifact, its hash, its card and extra files (plots, card.md), then list
+        the version; return the hash. The card's `metrics[<name>].f1` is the test F1."""
         digest = sha256(artifact)
-        base = f"{self.root}/{version}"
-        self.store.put_bytes(f"{base}/model.pkl", artifact)
-        self.store.put_bytes(f"{base}/model.sha256", f"{digest}  model.pkl\n".encode())
+        known = self.versions().get(version)
+        if known is not None and known["sha256"] != digest:
+            raise ValueError(f"{self.name} {version} is already registered with another hash")
+        self.write_file(version, artifact_name, artifact)
+        self.write_file(version, "model.sha256", f"{digest}  {artifact_name}\n".encode())
         for name, data in (extra_files or {}).items():
-            self.store.put_bytes(f"{base}/{name}", data)
+            self.write_file(version, name, data)
         card = {**card, "version": version, "artifact_sha256": digest}
-        self.store.put_bytes(
-            f"{base}/card.json", json.dumps(card, indent=2, sort_keys=True).encode()
-        )
-        state = self._state()
-        state["versions"][version] = {
+        self.write_file(version, "card.json", json.dumps(card, indent=2, sort_keys=True).encode())
+        entry = {
             "sha256": digest,
-            "test_f1": card.get("metrics", {}).get("classifier", {}).get("f1"),
+            "artifact": artifact_name,
+            "test_f1": card.get("metrics", {}).get(self.name, {}).get("f1"),
             "registered_at": _now(),
         }
-        self._save_state(state)
+
+        def add(state: State) -> None:
+            state["versions"][version] = entry
+
+        self._update(add)
         return digest
 
     def offer(self, version: str, tolerance: float) -> Decision:
-        """Promote `version` if its test F1 is at least the champion's minus `tolerance`."""
-        state = self._state()
-        f1 = state["versions"][version]["test_f1"]
-        current = state["champion"]
-        if current is None:
-            decision = Decision(version, True, "first model: no champion to beat")
-        else:
+        """Promote `version` if its test F1 is at least the champion's minus `tolerance`.
+
+        A champion without a test F1 cannot be compared with: any model may replace it. A
+        model without one is never promoted over a champion that has one.
+        """
+
+        def decide(state: State) -> Decision:
+            f1 = state["versions"][version]["test_f1"]
+            current = state["champion"]
+            if current is None:
+                return Decision(version, True, "first model: no champion to beat")
             champion_f1 = state["versions"][current]["test_f1"]
-            if f1 >= champion_f1 - tolerance:
-                reason = f"test F1 {f1:.4f} >= champion {current} {champion_f1:.4f} - {tolerance}"
-                decision = Decision(version, True, reason)
-            else:
-                reason = f"test F1 {f1:.4f} < champion {current} {champion_f1:.4f} - {tolerance}"
-                decision = Decision(version, False, reason)
-        if decision.promoted:
-            state["champion"] = version
-        state["events"].append(
-            {
-                "at": _now(),
-                "event": "promoted" if decision.promoted else "kept_as_challenger",
-                "version": version,
-                "previous_champion": current,
-                "reason": decision.reason,
-            }
-        )
-        self._save_state(state)
-        return decision
+            if champion_f1 is None:
+                return Decision(version, True, f"champion {current} has no test F1 to compare")
+            if f1 is None:
+                return Decision(version, False, f"no test F1 to compare with champion {current}")
+            promoted = f1 >= champion_f1 - tolerance
+            relation = ">=" if promoted else "<"
+            reason = (
+                f"test F1 {f1:.4f} {relation} champion {current} {champion_f1:.4f} - {tolerance}"
+            )
+            return Decision(version, promoted, reason)
+
+        def change(state: State) -> Decision:
+            decision = decide(state)
+            event = "promoted" if decision.promoted else "kept_as_challenger"
+            _record(state, event, version, decision.reason, champion=decision.promoted)
+            return decision
+
+        return self._update(change)
+
+    def promote(self, version: str, reason: str) -> Decision:
+        """Make `version` the champion unconditionally (a model without a promotion rule)."""
+
+        def change(state: State) -> Decision:
+            _check_known(state, version)
+            _record(state, "promoted", version, reason, champion=True)
+            return Decision(version, True, reason)
+
+        return self._update(change)
 
     def rollback(self, to: str | None = None, reason: str = "rollback requested") -> str:
         """Make `to` (default: the champion before the current one) the champion again."""
-        state = self._state()
-        current = state["champion"]
-        if current is None:
-            raise NoChampionError("nothing to roll back: no champion yet")
-        if to is None:
-            promoted = [
-                e["version"] for e in state["events"] if e["event"] in ("promoted", "rolled_back")
-            ]
-            earlier = [v for v in reversed(promoted) if v != current]
-            if not earlier:
-                raise NoChampionError(f"{current} is the only champion there has been")
-            to = earlier[0]
-        if to not in state["versions"]:
-            raise KeyError(f"unknown version {to!r}; known: {sorted(state['versions'])}")
-        state["champion"] = to
-        state["events"].append(
-            {"at": _now(), "event": "rolled_back", "version": to, "previous_champion": current,
-             "reason": reason}
-        )  # fmt: skip
-        self._save_state(state)
-        return to
+
+        def change(state: State) -> str:
+            current = state["champion"]
+            if current is None:
+                raise NoChampionError("nothing to roll back: no champion yet")
+            target = to
+            if target is None:
+                promoted = [
+                    e["version"]
+                    for e in state["events"]
+                    if e["event"] in ("promoted", "rolled_back")
+                ]
+                earlier = [v for v in reversed(promoted) if v != current]
+                if not earlier:
+                    raise NoChampionError(f"{current} is the only champion there has been")
+                target = earlier[0]
+            _check_known(state, target)
+            _record(state, "rolled_back", target, reason, champion=True)
+            return target
+
+        return self._update(change)
 
     # -- reading ------------------------------------------------------------------------
     def card(self, version: str) -> dict[str, Any]:
@@ -164,15 +223,15 @@ class ModelRegistry:
 
     def load_bytes(self, version: str) -> bytes:
         """The artifact's bytes, verified against the hash recorded at registration."""
-        expected = self._state()["versions"].get(version, {}).get("sha256")
-        if expected is None:
-            raise KeyError(f"unknown model version {version!r}")
-        data = self.store.get_bytes(f"{self.root}/{version}/model.pkl")
+        entry = self._state()["versions"].get(version)
+        if entry is None:
+            raise KeyError(f"unknown model version {version!r} of {self.name}")
+        data = self.store.get_bytes(f"{self.root}/{version}/{entry.get('artifact', PICKLE)}")
         actual = sha256(data)
-        if actual != expected:
+        if actual != entry["sha256"]:
             raise TamperedArtifactError(
-                f"model {version}: artifact SHA-256 {actual[:12]}… does not match the "
-                f"registered {expected[:12]}…; refusing to load it"
+                f"{self.name} {version}: artifact SHA-256 {actual[:12]}… does not match the "
+                f"registered {entry['sha256'][:12]}…; refusing to load it"
             )
         return data
 
@@ -182,14 +241,82 @@ class ModelRegistry:
 
         return pickle.loads(self.load_bytes(version))  # bytes verified against the registry
 
-    def load_champion(self) -> tuple[str, Any]:
+    def champion_or_raise(self) -> str:
         version = self.champion()
         if version is None:
             raise NoChampionError(
-                "no champion model yet: materialize `classifier` (and its upstream "
-                "label_model/weak_labels) first"
+                f"no champion model yet: materialize `{self.name}` (and its upstream assets) first"
             )
+        return version
+
+    def load_champion(self) -> tuple[str, Any]:
+        version = self.champion_or_raise()
         return version, self.load(version)
+
+
+def _check_known(state: State, version: str) -> None:
+    if version not in state["versions"]:
+        raise KeyError(f"unknown version {version!r}; known: {sorted(state['versions'])}")
+
+
+def _record(state: State, event: str, version: str, reason: str, *, champion: bool) -> None:
+    """Append a decision to the history; `champion`: `version` becomes the champion."""
+    previous = state["champion"]
+    if champion:
+        state["champion"] = version
+    state["events"].append(
+        {"at": _now(), "event": event, "version": version, "previous_champion": previous,
+         "reason": reason}
+    )  # fmt: skip
+
+
+def _update_locally(store: LocalObjectStore, key: str, change: Callable[[State], Result]) -> Result:
+    """Read-modify-write under an exclusive lock on the model's folder (a lock per open
+    descriptor: it excludes other threads and processes alike). The store's write is an
+    atomic rename, so readers, who take no lock, see the old state or the new one, whole."""
+    path = store.root / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        state = json.loads(store.get_bytes(key)) if path.is_file() else _empty_state()
+        result = change(state)
+        store.put_bytes(key, _encode(state))
+        return result
+    finally:
+        os.close(folder)  # releases the lock
+
+
+_S3_RACE_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
+
+
+def _update_on_s3(
+    store: S3ObjectStore, key: str, change: Callable[[State], Result], attempts: int = 20
+) -> Result:
+    """Optimistic concurrency: write only if registry.json still has the ETag it was read
+    with (`IfNoneMatch="*"` when it did not exist), and start over if another writer won."""
+    from botocore.exceptions import ClientError
+
+    full_key = store.uri(key).removeprefix(f"s3://{store.bucket}/")
+    for attempt in range(attempts):
+        try:
+            obj = store.client.get_object(Bucket=store.bucket, Key=full_key)
+            state, condition = json.loads(obj["Body"].read()), {"IfMatch": obj["ETag"]}
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+                raise
+            state, condition = _empty_state(), {"IfNoneMatch": "*"}
+        result = change(state)
+        try:
+            store.client.put_object(
+                Bucket=store.bucket, Key=full_key, Body=_encode(state), **condition
+            )
+            return result
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") not in _S3_RACE_CODES:
+                raise
+        time.sleep(min(0.05 * 2**attempt, 1.0))
+    raise RegistryBusyError(f"{store.uri(key)} changed under {attempts} attempts to update it")
 
 
 def _now() -> str:

@@ -105,7 +105,7 @@ def test_model_card_plots_and_lineage(pipeline):
 def test_training_is_deterministic(pipeline):
     """The same training set gives an artifact with the same SHA-256, twice and as registered."""
     from assets.label import task
-    from training.classifier import ClassifierConfig, fit_soft
+    from training.classifier import SoftLabelClassifier
 
     settings = pipeline["settings"]
     con = duckdb.connect(settings.warehouse, read_only=True)
@@ -114,7 +114,9 @@ def test_training_is_deterministic(pipeline):
     classes, _ = task()
     cols = [f"p_{c}" for c in classes]
     proba, weight = train[cols].to_numpy(), train["weight"].to_numpy()
-    models = [fit_soft(ClassifierConfig(seed=123), train, proba, weight) for _ in range(2)]
+    models = [
+        SoftLabelClassifier(seed=123).fit(train, proba, sample_weight=weight) for _ in range(2)
+    ]
     digests = {hashlib.sha256(pickle.dumps(m, protocol=5)).hexdigest() for m in models}
     assert len(digests) == 1
     registry = ModelRegistry(LocalObjectStore(settings.model_store))
