@@ -25,7 +25,7 @@ from resources.warehouse import WarehouseResource
 from storage.tables import replace_table, replace_window
 from training.label_models import fit_label_model, load_label_model, weak_label_frame
 from training.task import task
-from training.warehouse import window_votes
+from training.warehouse import LF_COVERAGE_SCHEMA, LF_VOTES_SCHEMA, window_votes
 
 OWNERS = ["team:ml"]
 GOLD_LABELS = AssetKey("gold_labels")
@@ -72,10 +72,12 @@ def lf_votes(context: AssetExecutionContext, warehouse: WarehouseResource) -> Ma
         votes = matrix.to_frame(drop_abstains=True)
         votes.insert(1, "partition_date", days.loc[votes["comment_id"]].to_numpy())
         coverage = _coverage_by_day(matrix, days.to_numpy())
-        for table, frame in (("label.lf_votes", votes), ("label.lf_coverage", coverage)):
-            replace_window(
-                con, table, pa.Table.from_pandas(frame, preserve_index=False), start, end
-            )
+        for table, frame, schema in (
+            ("label.lf_votes", votes, LF_VOTES_SCHEMA),
+            ("label.lf_coverage", coverage, LF_COVERAGE_SCHEMA),
+        ):
+            rows = pa.Table.from_pandas(frame, preserve_index=False)
+            replace_window(con, table, rows, start, end, schema)
     covered = (matrix.L != -1).mean(axis=0) if len(matrix.ids) else np.zeros(len(lfs))
     return MaterializeResult(
         metadata={

@@ -24,6 +24,7 @@ from resources.stores import ExportsResource, ModelStoreResource
 from resources.warehouse import WarehouseResource
 from storage.tables import replace_window
 from training.task import task
+from training.warehouse import scores_schema
 
 
 def score_frame(features: pd.DataFrame, model, version: str, classes, scored_at) -> pd.DataFrame:
@@ -79,7 +80,7 @@ def comment_scores(
         ).df()
         scores = score_frame(features, model, version, classes, scored_at)
         table = pa.Table.from_pandas(scores, preserve_index=False)
-        replace_window(con, "score.comment_scores", table, start, end)
+        replace_window(con, "score.comment_scores", table, start, end, scores_schema(classes))
     store = exports.store()
     exported = {}
     for day, rows in scores.groupby("partition_date"):

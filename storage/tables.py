@@ -102,14 +102,13 @@ def replace_window(
     data: pa.Table,
     start: dt.date,
     end: dt.date,
-    schema: pa.Schema | None = None,
+    schema: pa.Schema,
     column: str = "partition_date",
 ) -> None:
     """Replace the rows of days [start, end) with `data`, a table of the declared `schema`
     (created from the schema on first write, so an empty first day is a normal day)."""
     _create_schema(con, qualified)
     target, day = quote(qualified), quote(column)
-    schema = schema or data.schema  # TODO(wiring): every caller passes its declared schema
     rows = conform(data, schema)
     with transaction(con, {"_sluice_rows": rows, "_sluice_empty": schema.empty_table()}):
         if not table_exists(con, qualified):

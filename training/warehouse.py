@@ -1,6 +1,7 @@
-"""Warehouse reads the label and train stages share: the training window and its label
-matrix, gold labels, the weak labels a training set is made from, and what the classifier
-is trained and judged on. Pure: a DuckDB connection in, frames and matrices out."""
+"""Warehouse tables the label, train and score stages share: the declared schemas of the
+daily tables they write, and the reads of the training window and its label matrix, gold
+labels, the weak labels a training set is made from, and what the classifier is trained and
+judged on. Pure: a DuckDB connection in, frames and matrices out."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from training.votes import align_gold, votes_to_matrix
 
@@ -17,6 +19,27 @@ if TYPE_CHECKING:
     from weak_supervision import LabelingFunction
 
 Connection = Any  # duckdb.DuckDBPyConnection; the caller owns it
+
+# Daily tables are written with these schemas whatever a day holds: an empty day's frame
+# carries no types, and a table created from it would refuse every later day.
+LF_VOTES_SCHEMA = pa.schema(
+    [("comment_id", pa.string()), ("partition_date", pa.date32()), ("lf_name", pa.string()),
+     ("lf_version", pa.string()), ("vote", pa.int8())]
+)  # fmt: skip
+LF_COVERAGE_SCHEMA = pa.schema(
+    [("partition_date", pa.date32()), ("lf_name", pa.string()), ("lf_version", pa.string()),
+     ("rows", pa.int64()), ("votes", pa.int64()), ("coverage", pa.float64())]
+)  # fmt: skip
+
+
+def scores_schema(classes: Sequence[str]) -> pa.Schema:
+    """`score.comment_scores`: one probability column per class, `p_<class name>`."""
+    return pa.schema(
+        [("comment_id", pa.string()), ("partition_date", pa.date32()),
+         ("predicted_label", pa.int32()),
+         *[(f"p_{name}", pa.float64()) for name in classes],
+         ("model_version", pa.string()), ("scored_at", pa.timestamp("us"))]
+    )  # fmt: skip
 
 
 def training_window(con: Connection, training_days: int | None) -> pd.DataFrame:
