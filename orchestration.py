@@ -5,7 +5,10 @@ assets' freshness policies live here, so that no stage module imports another: `
 `checks/` and `sensors/` all import this module (and `resources/`), never each other.
 """
 
-from dagster import AssetKey, DailyPartitionsDefinition, FreshnessPolicy
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from dagster import AssetKey, DailyPartitionsDefinition, Failure, FreshnessPolicy
 
 from observability.config import load_config
 from settings import Settings
@@ -32,3 +35,13 @@ def freshness_policy(asset: str) -> FreshnessPolicy:
     """The asset-level policy for `asset` (an entry under `freshness:` in the config)."""
     lags = load_config(_SETTINGS.observability_file).freshness_for(asset)
     return FreshnessPolicy.time_window(fail_window=lags.fail_after, warn_window=lags.warn_after)
+
+
+@contextmanager
+def user_errors(*errors: type[Exception]) -> Iterator[None]:
+    """Report these library errors as a step failure with their message alone: they say
+    what the user must do, and a stack trace (twice, with Dagster's wrapper) only hides it."""
+    try:
+        yield
+    except errors as err:
+        raise Failure(description=str(err)) from None

@@ -18,13 +18,14 @@ from dagster import (
 )
 
 from assets.versioning import source_hash
-from orchestration import COMMENT_FEATURES, WAREHOUSE_POOL, daily_partitions
+from orchestration import COMMENT_FEATURES, WAREHOUSE_POOL, daily_partitions, user_errors
 from resources.policies import PoliciesResource
 from resources.stores import ModelStoreResource
 from resources.warehouse import WarehouseResource
 from storage.tables import replace_table, replace_window
 from training.label_models import fit_label_model, load_label_model, weak_label_frame
 from training.task import task
+from training.votes import StaleVotesError
 from training.warehouse import LF_COVERAGE_SCHEMA, LF_VOTES_SCHEMA, window_votes
 
 OWNERS = ["team:ml"]
@@ -125,7 +126,7 @@ def lf_summary(warehouse: WarehouseResource, policies: PoliciesResource) -> Mate
     from weak_supervision import dataset_summary, to_markdown
     from weak_supervision import lf_summary as summarize
 
-    with warehouse.connect() as con:
+    with warehouse.connect() as con, user_errors(StaleVotesError):
         votes = window_votes(con, task().lfs, policies.training().training_days)
     L, names = votes.L, votes.lf_names
     dev_rows, dev_y = votes.gold_rows("dev")
@@ -161,7 +162,7 @@ def label_model(
     policies: PoliciesResource,
 ) -> MaterializeResult:
     policy, current = policies.training(), task()
-    with warehouse.connect() as con:
+    with warehouse.connect() as con, user_errors(StaleVotesError):
         votes = window_votes(con, current.lfs, policy.training_days)
     fitted = fit_label_model(votes, current, policy.seed, model_store.store())
     metadata = {
@@ -198,7 +199,7 @@ def weak_labels(
 ) -> MaterializeResult:
     current = task()
     version, model = load_label_model(model_store.store())
-    with warehouse.connect() as con:
+    with warehouse.connect() as con, user_errors(StaleVotesError):
         votes = window_votes(con, current.lfs, policies.training().training_days)
         frame = weak_label_frame(votes, model, version, current)
         replace_table(con, "label.weak_labels", pa.Table.from_pandas(frame, preserve_index=False))

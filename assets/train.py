@@ -17,7 +17,7 @@ from dagster import (
 )
 
 from assets.versioning import source_hash
-from orchestration import COMMENT_FEATURES, RAW_COMMENTS, WAREHOUSE_POOL
+from orchestration import COMMENT_FEATURES, RAW_COMMENTS, WAREHOUSE_POOL, user_errors
 from resources.instance import materializations
 from resources.policies import PoliciesResource
 from resources.stores import ModelStoreResource
@@ -27,6 +27,7 @@ from training.dataset import balance, class_counts
 from training.evaluation import comparison_markdown
 from training.task import task
 from training.train import train_classifier
+from training.votes import StaleVotesError
 from training.warehouse import classifier_data, weak_label_rows
 
 OWNERS = ["team:ml"]
@@ -123,7 +124,7 @@ def classifier(
     policies: PoliciesResource,
 ) -> MaterializeResult:
     current = task()
-    with warehouse.connect() as con:
+    with warehouse.connect() as con, user_errors(StaleVotesError):
         data = classifier_data(con, current.lfs)
     days = set(data.partitions)
     data_versions = {key.to_user_string(): _partition_versions(context, key, days)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from training.votes import align_gold, votes_to_matrix
+from training.votes import align_gold, check_votes_current, votes_to_matrix
 
 if TYPE_CHECKING:
     from weak_supervision import LabelingFunction
@@ -65,15 +65,24 @@ def _votes(con: Connection) -> pd.DataFrame:
     return con.execute("SELECT comment_id, lf_name, lf_version, vote FROM label.lf_votes").df()
 
 
-def _matrix(votes: pd.DataFrame, ids: Sequence[str], lfs: Sequence[LabelingFunction]) -> np.ndarray:
-    return votes_to_matrix(ids, votes, [lf.name for lf in lfs], [lf.version for lf in lfs])
+def _matrix(
+    con: Connection, votes: pd.DataFrame, rows: pd.DataFrame, lfs: Sequence[LabelingFunction]
+) -> np.ndarray:
+    """The label matrix of `rows` (comment_id, partition_date) from the stored votes, after
+    checking that every LF voted on each of their days at its current version."""
+    names, versions = [lf.name for lf in lfs], [lf.version for lf in lfs]
+    coverage = con.execute(
+        "SELECT DISTINCT partition_date, lf_name, lf_version FROM label.lf_coverage"
+    ).df()
+    check_votes_current(coverage, rows["partition_date"].unique().tolist(), names, versions)
+    return votes_to_matrix(rows["comment_id"].tolist(), votes, names, versions)
 
 
 def label_matrix(
-    con: Connection, ids: Sequence[str], lfs: Sequence[LabelingFunction]
+    con: Connection, rows: pd.DataFrame, lfs: Sequence[LabelingFunction]
 ) -> np.ndarray:
-    """The label matrix of `ids` from the stored votes, checked against the LFs' versions."""
-    return _matrix(_votes(con), ids, lfs)
+    """The label matrix of `rows` (comment_id, partition_date), checked against the LFs."""
+    return _matrix(con, _votes(con), rows, lfs)
 
 
 @dataclass(frozen=True)
@@ -106,7 +115,7 @@ def window_votes(
     con: Connection, lfs: Sequence[LabelingFunction], training_days: int | None
 ) -> WindowVotes:
     rows = training_window(con, training_days)
-    L = label_matrix(con, rows["comment_id"].tolist(), lfs)
+    L = _matrix(con, _votes(con), rows, lfs)
     return WindowVotes(rows, L, [lf.name for lf in lfs], gold_labels(con))
 
 
@@ -162,8 +171,8 @@ def classifier_data(con: Connection, lfs: Sequence[LabelingFunction]) -> Classif
     return ClassifierData(
         train=train,
         test=test,
-        L_train=_matrix(votes, train["comment_id"].tolist(), lfs),
-        L_test=_matrix(votes, test["comment_id"].tolist(), lfs),
+        L_train=_matrix(con, votes, train, lfs),
+        L_test=_matrix(con, votes, test, lfs),
         lf_names=[lf.name for lf in lfs],
         gold=gold_labels(con),
     )
