@@ -7,8 +7,10 @@ pure `ingest` library, write through the warehouse resource, attach metadata.
 import datetime as dt
 import hashlib
 import json
+from functools import cache
 
 import pyarrow as pa
+import yaml
 from dagster import (
     AssetExecutionContext,
     BackfillPolicy,
@@ -30,12 +32,34 @@ from orchestration import WAREHOUSE_POOL, daily_partitions, freshness_policy
 from resources.policies import PoliciesResource
 from resources.stores import LandingZoneResource
 from resources.warehouse import WarehouseResource
+from settings import PROJECT_ROOT
 
 OWNERS = ["team:data-platform"]
+DBT_SOURCES = PROJECT_ROOT / "dbt_project" / "models" / "staging" / "sources.yml"
 
 
-def column_schema(schema: pa.Schema) -> TableSchema:
-    return TableSchema(columns=[TableColumn(name=f.name, type=str(f.type)) for f in schema])
+@cache
+def _documented_columns(table: str) -> dict[str, str]:
+    """Column descriptions of a raw table, from the dbt sources that document it (one place
+    for them: dbt docs and the Dagster UI show the same words)."""
+    doc = yaml.safe_load(DBT_SOURCES.read_text(encoding="utf-8"))
+    schema, _, name = table.partition(".")
+    for source in doc.get("sources", []):
+        for source_table in source.get("tables", []):
+            if source.get("name") == schema and source_table.get("name") == name:
+                return {c["name"]: c.get("description", "").strip()
+                        for c in source_table.get("columns", [])}  # fmt: skip
+    return {}
+
+
+def column_schema(schema: pa.Schema, table: str | None = None) -> TableSchema:
+    described = _documented_columns(table) if table else {}
+    return TableSchema(
+        columns=[
+            TableColumn(name=f.name, type=str(f.type), description=described.get(f.name))
+            for f in schema
+        ]
+    )
 
 
 def _day_metadata(result: IngestResult) -> dict:
@@ -104,7 +128,7 @@ def raw_comments(
             "landing_zone": store.uri(),
             "skipped_files": MetadataValue.json(ingested.skipped_files),
             "days_in_run": len(days),
-            "dagster/column_schema": column_schema(RAW_COMMENTS_SCHEMA),
+            "dagster/column_schema": column_schema(RAW_COMMENTS_SCHEMA, "raw.comments"),
         },
         data_version=DataVersion(ingested.data_version),
     )
@@ -149,7 +173,7 @@ def gold_labels(
             "labels_by_split_and_class": MetadataValue.json(dict(sorted(counts.items()))),
             "rejected_rows": gold.rejects.num_rows,
             "dagster/row_count": gold.labels.num_rows,
-            "dagster/column_schema": column_schema(gold.labels.schema),
+            "dagster/column_schema": column_schema(gold.labels.schema, "raw.gold_labels"),
         },
         data_version=DataVersion(hashlib.sha256(digest.encode()).hexdigest()[:16]),
     )

@@ -52,7 +52,8 @@ def score_frame(features: pd.DataFrame, model, version: str, classes, scored_at)
     freshness_policy=freshness_policy("comment_scores"),
     description=(
         "The champion model's scores for the day's comments (score.comment_scores: "
-        "predicted_label, p_<class>, model_version, scored_at), exported as Parquet to "
+        "`predicted_label`, one `p_<class name>` probability per class, `model_version`, "
+        "`scored_at`), exported as Parquet to "
         "scores/dt=YYYY-MM-DD/ in the exports store. Re-running a day replaces it."
     ),
 )

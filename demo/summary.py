@@ -76,11 +76,19 @@ def model_lines(model_store: str) -> list[str]:
 def score_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
     if not _has_table(con, "score", "comment_scores"):
         return []
-    [(rows, days, spam)] = con.execute(
-        "SELECT count(*), count(DISTINCT partition_date), sum(predicted_label) "
-        "FROM score.comment_scores"
+    from training.task import task
+
+    classes = task().classes
+    [(rows, days)] = con.execute(
+        "SELECT count(*), count(DISTINCT partition_date) FROM score.comment_scores"
     ).fetchall()
-    return [f"scores: {rows} comments scored over {days} days ({spam} predicted as class 1)"]
+    counts = dict(
+        con.execute(
+            "SELECT predicted_label, count(*) FROM score.comment_scores GROUP BY 1"
+        ).fetchall()
+    )
+    predicted = ", ".join(f"{counts.get(i, 0)} {name}" for i, name in enumerate(classes))
+    return [f"scores: {rows} comments scored over {days} days (predicted: {predicted})"]
 
 
 STAGES: list[SummaryLines] = [ingest_lines, transform_lines, score_lines]
@@ -91,6 +99,7 @@ def summary(warehouse_path: str, model_store: str) -> str:
     try:
         lines = [line for stage in STAGES for line in stage(con)]
         lines[-1:-1] = model_lines(model_store)
+        lines.append("see every run, asset, check and the model card in the UI: make ui")
         return "\n".join(lines)
     finally:
         con.close()
