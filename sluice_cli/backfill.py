@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 ASSET_NODES = """
@@ -66,7 +67,11 @@ def graphql(url: str, query: str, variables: dict[str, Any] | None = None) -> di
         with urllib.request.urlopen(request, timeout=60) as response:
             answer = json.loads(response.read())
     except (OSError, ValueError) as err:
-        raise BackfillError(f"cannot reach the Dagster webserver at {url}: {err}") from err
+        raise BackfillError(
+            f"cannot reach the Dagster webserver at {url} ({err}). Is `make ui` running? "
+            "It listens on http://localhost:$PORT (3000 by default): set PORT as you did for "
+            "`make ui`, or pass --url"
+        ) from err
     if answer.get("errors"):
         raise BackfillError("; ".join(e.get("message", str(e)) for e in answer["errors"]))
     return answer["data"]
@@ -107,13 +112,35 @@ def launch(url: str, assets: list[str], partitions: list[str], title: str) -> st
     return result["backfillId"]
 
 
-def wait(url: str, backfill_id: str, timeout: float, poll: float = 3.0) -> dict[str, Any]:
-    """Poll until the backfill finishes; its last status. TimeoutError after `timeout` s."""
-    deadline = time.monotonic() + timeout
+def progress(backfill: dict[str, Any]) -> str:
+    """One line: the backfill's status and its runs by status."""
+    counts: dict[str, int] = {}
+    for run in backfill["runs"]:
+        counts[run["status"]] = counts.get(run["status"], 0) + 1
+    runs = ", ".join(f"{n} {status.lower()}" for status, n in sorted(counts.items()))
+    return f"{backfill['status'].lower()}: {len(backfill['runs'])} run(s)" + (
+        f" ({runs})" if runs else ""
+    )
+
+
+def wait(
+    url: str,
+    backfill_id: str,
+    timeout: float,
+    poll: float = 3.0,
+    report: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Poll until the backfill finishes, reporting each change of progress; its last status.
+    TimeoutError after `timeout` s."""
+    deadline, last = time.monotonic() + timeout, ""
     while True:
         backfill = graphql(url, STATUS, {"id": backfill_id})["partitionBackfillOrError"]
         if backfill["__typename"] != "PartitionBackfill":
             raise BackfillError(f"{backfill['__typename']}: {backfill.get('message', '')}")
+        line = progress(backfill)
+        if line != last:
+            report(f"backfill {backfill_id}: {line}")
+            last = line
         if backfill["status"] in FINISHED:
             return backfill
         if time.monotonic() > deadline:
@@ -154,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.url.rstrip('/')}/runs/b/{backfill_id}")
         if not args.wait:
             return 0
-        backfill = wait(args.url, backfill_id, args.timeout)
+        backfill = wait(args.url, backfill_id, args.timeout, report=lambda s: print(s, flush=True))
     except (BackfillError, TimeoutError) as err:
         print(f"backfill: {err}", file=sys.stderr)
         return 1
