@@ -60,10 +60,17 @@ system-deps:
 	    || echo "system-deps: apt-get could not install Chromium; the e2e UI test will skip"; \
 	fi
 
-# Webserver and daemon (sensors, backfills) on the demo's instance.
+# Webserver and daemon (sensors, backfills, run monitoring) on the demo's instance. An
+# instance made before a section of dagster.yaml existed keeps its own copy, which is never
+# overwritten (it may be customized): say what it lacks. Without run_monitoring and the run
+# launcher, a killed run holds the warehouse pool until someone frees it.
 ui: $(STAMP)
 	@mkdir -p $(DAGSTER_HOME)
 	@test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	@missing=""; for key in $$(grep -oE '^[a-z_]+:' dagster.yaml); do \
+	  grep -q "^$$key" $(DAGSTER_HOME)/dagster.yaml || missing="$$missing $${key%:}"; done; \
+	  test -z "$$missing" || echo "ui: WARNING: $(DAGSTER_HOME)/dagster.yaml lacks$$missing" \
+	    "(set in ./dagster.yaml); copy it over (cp dagster.yaml $(DAGSTER_HOME)/) or merge them"
 	$(BIN)/dagster dev -w workspace.yaml -p $(PORT)
 
 lint: $(STAMP)

@@ -196,16 +196,63 @@ def dbt_resource() -> DbtCliResource:
 
 
 def _stream_with_metadata(invocation: DbtCliInvocation) -> Iterator[Any]:
-    """dbt events as Dagster events, with row counts and column schemas attached.
+    """dbt events as Dagster events, with row counts and column schemas attached; dbt's
+    process never outlives the step's.
 
     Column lineage stays off: sqlglot cannot resolve the DuckDB list lambdas in the
     feature SQL and would only log tracebacks.
+
+    dbt runs as our child, and wrote on for seconds after a run worker was SIGKILLed. So a
+    watchdog reads a pipe whose write end only this process holds: end-of-file without `done`
+    means we died, and it SIGKILLs dbt (by pidfd: never a process that took over its pid). A
+    step that ends while dbt still runs (an error while streaming) stops dbt itself.
     """
+    import contextlib
+    import signal
+    import subprocess
+
+    watchdog_script = (
+        "import os, signal, sys\n"
+        "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})\n"
+        "lifeline, pidfd, pid = map(int, sys.argv[1:])  # only the pipe decides\n"
+        "if b''.join(iter(lambda: os.read(lifeline, 64), b'')) != b'done':\n"
+        "    try:\n"
+        "        signal.pidfd_send_signal(pidfd, 9) if pidfd >= 0 else os.kill(pid, 9)\n"
+        "        print(f'sluice: run worker died; killed dbt (pid {pid})', file=sys.stderr)\n"
+        "    except OSError:\n"
+        "        pass\n"
+    )
+    dbt, watchdog, lifeline = invocation.process, None, -1
     try:
+        read_end, lifeline = os.pipe()
+        try:
+            pidfd = os.pidfd_open(dbt.pid)  # Linux 5.3+
+        except (AttributeError, OSError):
+            pidfd = -1
+        fds = [fd for fd in (read_end, pidfd) if fd >= 0]
+        command = [sys.executable, "-I", "-S", "-c", watchdog_script, str(read_end), str(pidfd)]
+        try:
+            watchdog = subprocess.Popen([*command, str(dbt.pid)], pass_fds=fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
         yield from (
             invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
         )
     finally:
+        if dbt.poll() is None:  # the step is ending early: dbt must not run on
+            dbt.send_signal(signal.SIGINT)
+            try:
+                dbt.wait(timeout=invocation.termination_timeout_seconds)
+            except subprocess.TimeoutExpired:
+                dbt.kill()
+                dbt.wait()
+        if lifeline >= 0:
+            with contextlib.suppress(OSError):  # a watchdog killed by hand reads nothing
+                os.write(lifeline, b"done")
+            os.close(lifeline)
+        if watchdog is not None:
+            watchdog.wait()  # it exits at once on `done`
         release_in_process_duckdb()
 
 
