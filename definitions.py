@@ -10,9 +10,10 @@ from assets.ingest import gold_labels, raw_comments
 from assets.label import label_model, lf_summary, lf_votes, weak_labels
 from assets.score import comment_scores
 from assets.train import classifier, training_set
-from assets.transform import dbt_daily_models, dbt_full_models, dbt_resource
+from assets.transform import dbt_daily_models, dbt_full_models
 from checks.catalog import sluice_checks
 from resources import build_resources
+from resources.dbt import dbt_resource
 from sensors import SENSORS
 
 defs = Definitions(

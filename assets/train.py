@@ -16,6 +16,7 @@ from dagster import (
     asset,
 )
 
+from assets.dbt_project import dbt_code_versions
 from assets.versioning import source_hash
 from orchestration import COMMENT_FEATURES, RAW_COMMENTS, WAREHOUSE_POOL, user_errors
 from resources.instance import materializations
@@ -87,22 +88,6 @@ def _partition_versions(context: AssetExecutionContext, key: AssetKey, days: set
     return dict(sorted(versions.items()))
 
 
-def _dbt_code_versions() -> dict[str, str | None]:
-    """Code version (SQL + macros hash) of every dbt model, for the model card.
-
-    Read from the dbt assets themselves: a run's own asset graph holds only the models near
-    its selection under `dagster asset materialize --select`, and `context.repository_def`
-    is unset under `materialize()`, so neither lists them all.
-    """
-    from assets.transform import dbt_daily_models, dbt_full_models
-
-    return {
-        key.to_user_string(): version
-        for assets_def in (dbt_daily_models, dbt_full_models)
-        for key, version in assets_def.code_versions_by_key.items()
-    }
-
-
 @asset(
     deps=[training_set],
     group_name="train",
@@ -135,7 +120,7 @@ def classifier(
         policies.training(),
         model_store.store(),
         data_versions=data_versions,
-        dbt_code_versions=_dbt_code_versions(),
+        dbt_code_versions=dbt_code_versions(),
     )
     context.log.info(f"classifier {outcome.version}: {outcome.decision.reason}")
     on_s3 = outcome.card_uri.startswith("s3://")

@@ -71,11 +71,11 @@ def _prepare(env: dict[str, str]) -> None:
     in the waves of `make demo`, recorded in the instance under env's DAGSTER_HOME."""
     import dagster as dg
 
-    from assets.transform import dbt_resource
     from definitions import defs
     from demo.__main__ import materialization_waves
     from demo.synthetic import generate
     from resources import build_resources
+    from resources.dbt import dbt_resource
     from settings import Settings
     from storage.object_store import LocalObjectStore
 

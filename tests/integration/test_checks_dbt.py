@@ -30,13 +30,14 @@ from dagster import (
     materialize,
 )
 
-from assets.transform import dbt_daily_models, dbt_resource
+from assets.transform import dbt_daily_models
 from checks.catalog import sluice_checks
 from checks.factory import build_daily_checks
 from expectations.runner import Status, SuiteRunner
 from expectations.suites import Expectation, Suite
 from ingest.raw_tables import QUARANTINE_SCHEMA, replace_partition
 from orchestration import daily_partitions
+from resources.dbt import dbt_resource
 from resources.warehouse import WarehouseResource
 from tests.integration.test_dbt_project import child_bytecode_env, raw_day
 

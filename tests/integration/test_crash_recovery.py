@@ -41,7 +41,7 @@ LAST = START + dt.timedelta(days=DAYS - 1)
 PARTITION_RANGE = f"{START}...{LAST}"
 DAILY_FLOW = 'key:raw_comments+ and partitions:"time"'  # the README's backfill selection
 POOL = "duckdb_warehouse"
-WATCHDOG = "pidfd_send_signal"  # in the command line of the watchdog beside dbt
+WATCHDOG = "dbt_watchdog.py"  # in the command line of the watchdog beside dbt
 POLL_SECONDS, FREE_SLOTS_SECONDS = 2, 4  # the test instance's; dagster.yaml's are longer
 # A step waiting for a pool slot re-checks with a back-off capped at 15 s (Dagster's
 # MAX_CONCURRENCY_CLAIM_BLOCKED_INTERVAL), on top of the monitoring's own delays.
@@ -115,11 +115,11 @@ def _prepare(env: dict[str, str]) -> None:
     """Land DAYS synthetic days and materialize every asset for them (a champion model
     included), in `make demo`'s waves, in this process, recorded in the instance: the
     never-killed runs the killed ones are compared with."""
-    from assets.transform import dbt_resource
     from definitions import defs
     from demo.__main__ import materialization_waves
     from demo.synthetic import generate
     from resources import build_resources
+    from resources.dbt import dbt_resource
     from settings import Settings
     from storage.object_store import LocalObjectStore
 

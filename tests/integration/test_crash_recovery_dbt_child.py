@@ -1,10 +1,11 @@
 """dbt's process never outlives the step that started it (issue 11, item 2).
 
-`_stream_with_metadata` (assets/transform.py) starts a watchdog beside dbt's process. Here
-a stand-in for dbt (`sleep`) plays the child: when the step's process is SIGKILLed the child
-dies at once; when the step ends early (an error while streaming) the step stops the child
-itself; when the step ends normally the watchdog leaves without touching anything. The full
-pipeline version, with real dbt and a real run, is in test_crash_recovery.py.
+`_stream_with_metadata` (assets/transform.py, through `resources.dbt.guarded`) starts a
+watchdog beside dbt's process. Here a stand-in for dbt (`sleep`) plays the child: when the
+step's process is SIGKILLed the child dies at once; when the step ends early (an error while
+streaming) the step stops the child itself; when the step ends normally the watchdog leaves
+without touching anything. The full pipeline version, with real dbt and a real run, is in
+test_crash_recovery.py.
 """
 
 import contextlib
@@ -21,7 +22,7 @@ import pytest
 
 from settings import PROJECT_ROOT
 
-WATCHDOG_MARK = "pidfd_send_signal"  # in the watchdog's command line (its -c script)
+WATCHDOG_MARK = "dbt_watchdog.py"  # in the watchdog's command line (resources/dbt_watchdog.py)
 
 
 class FakeInvocation:

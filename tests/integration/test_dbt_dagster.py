@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
-from assets.transform import GROUP_NAME, dbt_daily_models, dbt_full_models, dbt_resource
+from assets.dbt_project import GROUP_NAME
+from assets.transform import dbt_daily_models, dbt_full_models
+from resources.dbt import dbt_resource
 from tests.integration.test_dbt_project import (
     DAILY_MODELS,
     child_bytecode_env,

@@ -19,7 +19,6 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from assets.transform import DBT_PROJECT_DIR, dbt_executable
 from ingest.gold_labels import GOLD_SCHEMA
 from ingest.raw_tables import (
     QUARANTINE_SCHEMA,
@@ -27,6 +26,7 @@ from ingest.raw_tables import (
     replace_gold_labels,
     replace_partition,
 )
+from resources.dbt import DBT_PROJECT_DIR, dbt_executable
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -3,7 +3,6 @@ instance, in the same runs `make demo` makes. Then training and scoring guarante
 
 import datetime as dt
 import hashlib
-import pickle
 from pathlib import Path
 
 import dagster as dg
@@ -38,8 +37,8 @@ def run(assets, keys, resources, instance, tags):
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    from assets.transform import dbt_resource
     from definitions import defs
+    from resources.dbt import dbt_resource
 
     root = tmp_path_factory.mktemp("pipeline")
     patch = pytest.MonkeyPatch()
@@ -102,25 +101,25 @@ def test_model_card_plots_and_lineage(pipeline):
     assert "## Test metrics" in registry.store.get_bytes(f"classifier/{champion}/card.md").decode()
 
 
-def test_training_is_deterministic(pipeline):
-    """The same training set gives an artifact with the same SHA-256, twice and as registered."""
+def test_training_is_deterministic(pipeline, tmp_path):
+    """The registered artifact follows from the training set: refitting it here and in a fresh
+    process (another hash seed, other addresses) gives the bytes the store holds."""
     from assets.label import task
-    from training.classifier import SoftLabelClassifier
+    from tests.integration.test_model_store_safety import fit_artifact, fit_in_fresh_process
+    from training.policy import TrainingPolicy
 
     settings = pipeline["settings"]
     con = duckdb.connect(settings.warehouse, read_only=True)
     train = con.execute("SELECT * FROM train.training_set ORDER BY comment_id").df()
     con.close()
-    classes, _ = task()
-    cols = [f"p_{c}" for c in classes]
-    proba, weight = train[cols].to_numpy(), train["weight"].to_numpy()
-    models = [
-        SoftLabelClassifier(seed=123).fit(train, proba, sample_weight=weight) for _ in range(2)
-    ]
-    digests = {hashlib.sha256(pickle.dumps(m, protocol=5)).hexdigest() for m in models}
-    assert len(digests) == 1
+    classes = list(task().classes)
+    seed = TrainingPolicy.load(settings.training_policy_file).seed
+    here = fit_artifact(train, classes, seed)
+    fresh = fit_in_fresh_process(train, classes, seed, "97", tmp_path)
     registry = ModelRegistry(LocalObjectStore(settings.model_store))
-    assert registry.versions()[registry.champion()]["sha256"] in digests
+    champion = registry.champion()
+    assert here == fresh == registry.load_bytes(champion)
+    assert registry.versions()[champion]["sha256"] == hashlib.sha256(here).hexdigest()
 
 
 def test_scoring_a_day_twice_gives_the_same_rows(pipeline):
@@ -147,10 +146,18 @@ def test_scoring_without_a_champion_fails_clearly(pipeline, tmp_path):
 
 
 def test_model_store_over_s3(s3_bucket):
+    import pandas as pd
+
+    from training.classifier import SoftLabelClassifier, dumps
+
+    X = pd.DataFrame({"text": ["free money http://x.example", "nice song", "sub 4 sub", "love it"]})
+    model = SoftLabelClassifier().fit(X, [1, 0, 1, 0])
     registry = ModelRegistry(S3ObjectStore.from_uri(f"s3://{s3_bucket}/store"))
-    registry.register("v1", pickle.dumps({"ok": True}), {"metrics": {"classifier": {"f1": 0.9}}})
+    registry.register("v1", dumps(model), {"metrics": {"classifier": {"f1": 0.9}}})
     assert registry.offer("v1", tolerance=0.0).promoted
-    assert registry.load_champion() == ("v1", {"ok": True})
-    registry.store.put_bytes("classifier/v1/model.pkl", pickle.dumps({"ok": False}))
+    version, loaded = registry.load_champion()
+    assert version == "v1" and (loaded.predict_proba(X) == model.predict_proba(X)).all()
+    other = SoftLabelClassifier(C=0.1).fit(X, [0, 1, 0, 1])
+    registry.store.put_bytes("classifier/v1/model.skops", dumps(other))
     with pytest.raises(TamperedArtifactError):
         registry.load("v1")
