@@ -21,12 +21,14 @@ Arrow batches. `apply_lfs_reference` is the row-by-row definition it is tested a
 
 `LabelModel` is a Dawid-Skene model: y ~ class_balance, and LF j votes outcome o (abstain or a
 label) with probability theta[j, y, o], independently given y. It is fitted by MAP-EM from a
-majority-vote start, with Dirichlet smoothing, and with each E-step's posteriors projected
-(minimum KL) onto "each LF's votes are right at least `min_accuracy` of the time", which keeps
-EM from explaining correlated LFs with a wrong split of the classes. Dev rows with gold labels
-(`L_dev`, `Y_dev`) can join EM as labelled rows. Prediction is the posterior P(y | votes) by
-default; with `abstain_evidence=True` which LFs stayed silent counts too. Rows where every LF
-abstains get the class balance. `MajorityVoter` is the baseline with the same API.
+majority-vote start, with Dirichlet smoothing. By default (`abstain_evidence="auto"`) it decides
+from the votes alone, without gold labels, whether silences are evidence: it fits the full
+model, models jointly the LF pairs whose co-votes it fails to reproduce (an LF that copies
+another), and keeps that model if every pair then fits; otherwise it scores rows on the votes
+cast, each E-step's posteriors projected (minimum KL) onto "each LF's votes are right at least
+`min_accuracy` of the time", which keeps EM from explaining correlated LFs with a wrong split of
+the classes. Dev rows with gold labels (`L_dev`, `Y_dev`) can join EM as labelled rows.
+`MajorityVoter` is the baseline with the same API.
 
 Both follow scikit-learn's conventions (`BaseLabeler`): every hyperparameter, seed included, is
 an `__init__` argument (`get_params`, `set_params`, `sklearn.base.clone` work); `fit(L, L_dev,

@@ -4,28 +4,45 @@
 its k+1 outcomes (abstain or a label): theta[j, y, o] = P(vote_j = o | y); LFs are
 conditionally independent given y, and y ~ class_balance. Because abstaining is an outcome, a
 one-sided keyword LF is scored by how much more often it fires on its class than on the others
-(P(fires | spam) / P(fires | ham)), which is the information such an LF actually carries.
+(P(fires | spam) / P(fires | ham)), which is the information such an LF actually carries. A pair
+of LFs that the data show to be dependent (one copying the other, say) becomes one factor with
+a joint distribution over the pair's (k+1)^2 outcomes, so that their agreement is not counted
+twice.
 
-What counts as evidence about a row. Real LFs are far from independent in when they stay
-silent: spam comes in kinds, and the LFs written for one kind all abstain together on the
-others. Counting each of those silences as independent evidence makes EM model one kind of spam
-against everything else and declare the other kinds' LFs wrong (on the YouTube task, a link-only
-spam comment scored as ham). So by default (`abstain_evidence=False`) a row's posterior, in EM
-and in predictions, uses only the votes cast on it, each weighted by its fitted class-conditional
+What counts as evidence about a row. When LFs are independent given the class, which LFs
+stayed silent is evidence too, and the full posterior uses it. Real LFs are often far from
+independent in when they stay silent: spam comes in kinds, and the LFs written for one kind all
+abstain together on the others. Counting each of those silences as independent evidence makes
+EM model one kind of spam against everything else and declare the other kinds' LFs wrong (on
+the YouTube task, a link-only spam comment scored as ham). So with `abstain_evidence="auto"`
+(the default) the data decide. The full model is fitted, and for every pair of LFs the counts
+of their joint outcomes (both vote, one abstains, ...) are compared with what the model
+predicts (a G-test, Bonferroni-corrected over pairs); while some pair contradicts it, the worst
+pair becomes one factor and the model is refitted. If the model then fits every pair, silences
+are evidence. If a dependency remains that disjoint pairs cannot capture, silences are not: a
+row's posterior uses only the votes cast on it, each weighted by its fitted class-conditional
 probability, while abstains still shape those probabilities through the M-step (Snorkel scores
-rows the same way). `abstain_evidence=True` gives the full Dawid-Skene posterior instead.
+rows the same way). `abstain_evidence=True` / `False` force one or the other.
 
-Fitting is MAP-EM with posterior regularisation. Dirichlet pseudo-counts (centred on
-`prior_accuracy` at the LF's observed coverage) keep probabilities away from 0 and 1; majority
-vote is the starting point. Gold dev rows, when their votes are given (`L_dev`), join EM as
-labelled rows with their posterior fixed to the gold class (semi-supervised EM), which anchors
-the LF accuracies where the unlabelled votes alone are ambiguous. Each E-step projects the
-posteriors (the KL projection, solved in its small convex dual) onto "LF j's votes are right at
-least `min_accuracy` of the time" -- the assumption an LF's author makes -- capped at
-1/(k * coverage) so that near-constant LFs stay feasible. SQUAREM extrapolation speeds EM up
-along flat directions, and a final check undoes label switching. Duplicate vote patterns are
-collapsed, and both EM steps are sparse products over non-abstain votes, so a million rows
-fit in seconds.
+Fitting is MAP-EM. Dirichlet pseudo-counts (centred on `prior_accuracy` at the LF's observed
+coverage) keep probabilities away from 0 and 1; majority vote is the starting point. Gold dev
+rows, when their votes are given (`L_dev`), join EM as labelled rows with their posterior fixed
+to the gold class (semi-supervised EM), which anchors the LF accuracies where the unlabelled
+votes alone are ambiguous. With votes only -- that is, where the data showed the independence
+model to be wrong -- each E-step also projects the posteriors (the KL projection, solved in its
+small convex dual) onto "LF j's votes are right at least `min_accuracy` of the time", the
+assumption an LF's author makes, capped at 1/(k * coverage) so that near-constant LFs stay
+feasible: it keeps EM from explaining correlated LFs with a wrong split of the classes. Where
+the model fits the data, no floor is imposed: on weak but honest LFs it would overstate their
+accuracy. SQUAREM extrapolation speeds EM up along flat directions, and a final check undoes
+label switching.
+
+Speed. EM runs over distinct vote patterns with their counts, not over rows: a million rows of
+ten LFs hold at most (k+1)^10 patterns, usually a few tens of thousands. Rows are collapsed by
+reading each as one integer (its outcomes as base-(k+1) digits) and counting those integers;
+both EM steps are then products of the patterns' one-hot outcome design (sparse, or dense when
+small) with (patterns x k) or (outcomes x k) arrays, and the per-row sums avoid BLAS, whose
+threads cost more than the arithmetic at these sizes.
 
 API: scikit-learn's estimator conventions (see `BaseLabeler`), so that a fit is reproducible
 from `get_params()` alone and models can be cloned for cross-validation or benchmarks.
@@ -37,9 +54,9 @@ import inspect
 import json
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple, Self
 
 import numpy as np
 
@@ -50,7 +67,6 @@ if TYPE_CHECKING:
     from scipy import sparse
 
 _FORMAT_PREFIX = "sluice.weak_supervision."  # + the class name
-_FORMAT_VERSION = 2  # 2: hyperparameters saved under "params"
 
 
 def check_label_matrix(L: Any, cardinality: int, n_lfs: int | None = None) -> np.ndarray:
@@ -71,20 +87,6 @@ def _check_cardinality(cardinality: int) -> int:
     return cardinality
 
 
-def vote_design(L: np.ndarray, cardinality: int) -> sparse.csr_matrix:
-    """Sparse one-hot of the non-abstain votes: X[i, j*k + v] = 1 when LF j votes v on row i."""
-    from scipy import sparse
-
-    n, m = L.shape
-    voted = L >= 0
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(voted @ np.ones(m, dtype=np.int64), out=indptr[1:])
-    # Boolean indexing walks the matrix row by row: exactly the CSR order.
-    indices = (L.astype(np.int32) + np.arange(m, dtype=np.int32) * cardinality)[voted]
-    data = np.ones(len(indices), dtype=np.float64)
-    return sparse.csr_matrix((data, indices, indptr), shape=(n, m * cardinality))
-
-
 class BaseLabeler(ABC):
     """What the label models share: prediction, scoring, persistence and scikit-learn's
     estimator conventions, without importing scikit-learn (its import is slow).
@@ -95,6 +97,7 @@ class BaseLabeler(ABC):
     """
 
     cardinality: int
+    _format_version: ClassVar[int] = 2  # 2: hyperparameters saved under "params"
 
     @classmethod
     def _param_names(cls) -> list[str]:
@@ -168,7 +171,7 @@ class BaseLabeler(ABC):
         """Hyperparameters and fitted state as plain JSON-ready data (floats round-trip)."""
         return {
             "format": _FORMAT_PREFIX + type(self).__name__,
-            "format_version": _FORMAT_VERSION,
+            "format_version": self._format_version,
             "params": {name: _plain(value) for name, value in self.get_params().items()},
             **self._fitted_state(),
         }
@@ -178,9 +181,9 @@ class BaseLabeler(ABC):
         """A model from `to_dict`'s output."""
         if (
             payload.get("format") != _FORMAT_PREFIX + cls.__name__
-            or payload.get("format_version") != _FORMAT_VERSION
+            or payload.get("format_version") != cls._format_version
         ):
-            raise ValueError(f"not a saved {cls.__name__} (format {_FORMAT_VERSION})")
+            raise ValueError(f"not a saved {cls.__name__} (format {cls._format_version})")
         model = cls(**payload["params"])
         model._restore(payload)
         return model
@@ -242,44 +245,225 @@ class MajorityVoter(BaseLabeler):
         return winners / winners.sum(axis=1, keepdims=True)
 
 
-def _unique_rows(L: np.ndarray, cardinality: int) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of L and how often each occurs (LF matrices repeat a lot)."""
+def _pattern_counts(L: np.ndarray, cardinality: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of L, in lexicographic order, and how often each occurs.
+
+    Each row is read as one integer, its outcomes (vote + 1) as base-(k+1) digits, so collapsing
+    a million rows takes one pass per LF and a count (`np.bincount`), where sorting rows
+    (`np.unique(axis=0)`) takes two orders of magnitude longer. When the code would overflow
+    int64 (dozens of LFs), the code so far is replaced by its rank among the distinct codes,
+    which is below n.
+    """
     n, m = L.shape
-    if m * math.log2(cardinality + 1) < 62:
-        # Encode each row as one base-(k+1) integer: sorting ints beats sorting rows.
-        keys = np.zeros(n, dtype=np.int64)
-        for j in range(m):
-            keys *= cardinality + 1
-            keys += L[:, j] + 1
-        _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    base = cardinality + 1
+    digits = L + 1
+    codes = np.zeros(n, dtype=np.int32 if base**m < 2**31 else np.int64)
+    bound, ranked = 1, False
+    for j in range(m):
+        if bound * base >= 2**62:
+            distinct, codes = np.unique(codes, return_inverse=True)
+            bound, ranked = len(distinct), True
+        codes *= base
+        codes += digits[:, j]
+        bound *= base
+    if ranked:
+        _, first, counts = np.unique(codes, return_index=True, return_counts=True)
+        return L[first], counts.astype(np.float64)
+    if bound <= 4 * n + 4096:  # few enough possible codes to count them all
+        counts = np.bincount(codes)
+        distinct = np.flatnonzero(counts)
+        counts = counts[distinct]
     else:
-        _, first, counts = np.unique(L, axis=0, return_index=True, return_counts=True)
-    return L[first], counts.astype(np.float64)
+        distinct, counts = np.unique(codes, return_counts=True)
+    places = base ** np.arange(m - 1, -1, -1, dtype=np.int64)
+    patterns = distinct.astype(np.int64)[:, None] // places % base - 1
+    return patterns.astype(L.dtype), counts.astype(np.float64)
+
+
+class _Params(NamedTuple):
+    """Model parameters as EM updates them (see `_Design` for the layout)."""
+
+    columns: np.ndarray  # (C, k): P(factor outcome | y) for each column of the design
+    null: np.ndarray  # (F, k): P(every LF of the factor abstains | y)
+    balance: np.ndarray  # (k,)
+
+
+class _Design:
+    """LFs grouped into factors (one LF, or a pair modelled jointly), and the columns of the
+    vote design that follow from them.
+
+    A factor's outcome is the base-(k+1) code of its LFs' outcomes (vote + 1, first LF most
+    significant); 0 means all of them abstained. The design has one column per non-null outcome
+    of each factor, a factor's columns contiguous; with single LFs, column j*k + v is "LF j
+    voted v". The `entry_*` arrays list, for each column, every LF that votes in its outcome
+    and the label it votes: per-LF quantities (votes, correct votes) are sums over them.
+    """
+
+    def __init__(self, groups: Sequence[tuple[int, ...]], n_lfs: int, cardinality: int):
+        self.groups = tuple(tuple(int(lf) for lf in group) for group in groups)
+        self.m, self.k = n_lfs, cardinality
+        base = cardinality + 1
+        self.sizes = np.array([base ** len(group) - 1 for group in self.groups], dtype=np.int64)
+        self.starts = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
+        self.n_columns = int(self.sizes.sum())
+        self.column_factor = np.repeat(np.arange(len(self.groups)), self.sizes)
+        columns, lfs, labels = [], [], []
+        for start, group in zip(self.starts, self.groups, strict=True):
+            outcome = np.arange(1, base ** len(group))
+            for place, lf in enumerate(group):
+                digit = outcome // base ** (len(group) - 1 - place) % base
+                voted = digit > 0
+                columns.append(start + outcome[voted] - 1)
+                lfs.append(np.full(int(voted.sum()), lf))
+                labels.append(digit[voted] - 1)
+        self.entry_column = np.concatenate(columns)
+        self.entry_lf = np.concatenate(lfs)
+        self.entry_label = np.concatenate(labels)
+
+    def matrix(self, L: np.ndarray) -> sparse.csr_matrix | np.ndarray:
+        """One-hot of each row's non-null factor outcomes (rows x columns); a dense array when
+        small, since scipy.sparse's per-call overhead would then dominate EM (and BLAS does not
+        start threads at that size)."""
+        from scipy import sparse
+
+        n = L.shape[0]
+        outcomes = L.astype(np.int32) + 1
+        if any(len(group) > 1 for group in self.groups):
+            codes = np.zeros((n, len(self.groups)), dtype=np.int32)
+            for f, group in enumerate(self.groups):
+                for lf in group:
+                    codes[:, f] = codes[:, f] * (self.k + 1) + outcomes[:, lf]
+            outcomes = codes
+        voted = outcomes > 0
+        # Boolean indexing walks the matrix row by row: exactly the CSR order.
+        indices = (outcomes + (self.starts - 1).astype(np.int32))[voted]
+        if n * self.n_columns <= _DENSE_CELLS:
+            dense = np.zeros((n, self.n_columns))
+            dense[np.nonzero(voted)[0], indices] = 1.0
+            return dense
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.count_nonzero(voted, axis=1), out=indptr[1:])
+        data = np.ones(len(indices), dtype=np.float64)
+        return sparse.csr_matrix((data, indices, indptr), shape=(n, self.n_columns))
+
+    def lf_votes(self, column_mass: np.ndarray) -> np.ndarray:
+        """Per LF, the mass of its votes, from the mass of each column (C,)."""
+        return np.bincount(self.entry_lf, weights=column_mass[self.entry_column], minlength=self.m)
+
+    def correct_votes(self, vote_mass: np.ndarray) -> np.ndarray:
+        """Per LF, the mass of its votes that match the class, from `vote_mass` (C, k)."""
+        correct = vote_mass[self.entry_column, self.entry_label]
+        return np.bincount(self.entry_lf, weights=correct, minlength=self.m)
+
+    def label_tally(self) -> np.ndarray:
+        """(C, k): how many of a column's LFs vote each label (majority vote's count)."""
+        tally = np.zeros((self.n_columns, self.k))
+        np.add.at(tally, (self.entry_column, self.entry_label), 1)
+        return tally
+
+    def normalise(self, columns: np.ndarray, null: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scale each factor's outcome probabilities to sum to 1 per class."""
+        totals = np.add.reduceat(columns, self.starts, axis=0) + null
+        return columns / totals[self.column_factor], null / totals
+
+    def tables(self, params: _Params) -> list[np.ndarray]:
+        """Each factor's (k, outcomes) table of P(outcome | y), outcome 0 = all abstain."""
+        return [
+            np.column_stack([params.null[f], params.columns[start : start + size].T])
+            for f, (start, size) in enumerate(zip(self.starts, self.sizes, strict=True))
+        ]
+
+    def from_tables(self, tables: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """`columns` and `null` from per-factor tables (the inverse of `tables`)."""
+        columns = np.concatenate([table[:, 1:].T for table in tables])
+        return columns, np.stack([table[:, 0] for table in tables])
+
+    def marginals(self, params: _Params) -> np.ndarray:
+        """(m, k, k+1): each LF's own P(outcome | y), summed over its factor partner's."""
+        theta = np.empty((self.m, self.k, self.k + 1))
+        for group, table in zip(self.groups, self.tables(params), strict=True):
+            table = table.reshape((self.k,) + (self.k + 1,) * len(group))
+            for place, lf in enumerate(group):
+                theta[lf] = table.sum(axis=tuple(1 + p for p in range(len(group)) if p != place))
+        return theta
+
+    def prior(
+        self, column_mass: np.ndarray, total: float, accuracy: float, strength: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Dirichlet pseudo-counts, shaped like (`columns`, `null`): per class, `strength`
+        votes spread like LFs that keep their observed coverage, are right with probability
+        `accuracy`, spread their errors evenly, and vote independently within a factor."""
+        k = self.k
+        coverage = (self.lf_votes(column_mass) + 1) / (total + 2)  # smoothed: never 0 or 1
+        mean = np.empty((self.m, k, k + 1))
+        mean[:, :, 0] = (1 - coverage)[:, None]
+        mean[:, :, 1:] = (coverage * (1 - accuracy) / (k - 1))[:, None, None]
+        diagonal = np.arange(k)
+        mean[:, diagonal, diagonal + 1] = (coverage * accuracy)[:, None]
+        tables = []
+        for group in self.groups:
+            table = np.ones((k, 1))
+            for lf in group:
+                table = (table[:, :, None] * mean[lf][:, None, :]).reshape(k, -1)
+            tables.append(strength * table)
+        return self.from_tables(tables)
+
+
+def _log_weights(
+    design: _Design, params: _Params, abstain_evidence: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log P(y, votes) of a row = design row @ weights + base.
+
+    Rows only store their non-null outcomes; with abstain evidence, every row starts from "all
+    factors null" (sum of log P(null | y)) and each outcome swaps its factor's null term for
+    its own.
+    """
+    weights, base = np.log(params.columns), np.log(params.balance)
+    if abstain_evidence:
+        log_null = np.log(params.null)
+        weights = weights - log_null[design.column_factor]
+        base = base + log_null.sum(axis=0)
+    return weights, base
+
+
+def _accuracies(theta: np.ndarray, balance: np.ndarray) -> np.ndarray:
+    """P(vote is correct | LF votes) per LF, from (m, k, k+1) marginals and the balance."""
+    k = theta.shape[1]
+    correct = (theta[:, np.arange(k), np.arange(k) + 1] * balance).sum(axis=1)
+    votes = ((1 - theta[:, :, 0]) * balance).sum(axis=1)
+    return correct / votes
 
 
 class LabelModel(BaseLabeler):
-    """Dawid-Skene label model fitted by regularised MAP-EM (see the module docstring).
+    """Dawid-Skene label model fitted by MAP-EM (see the module docstring).
 
-    Hyperparameters: `cardinality` k. `abstain_evidence`: False (default), a row's posterior
-    uses only the votes cast on it; True, which LFs abstained counts as evidence too (in EM and
-    in predictions). `class_balance`: fixed class prior; None, it comes from the `Y_dev` given
-    to `fit` (smoothed frequencies), else EM learns it. `prior_accuracy` / `prior_strength`:
-    the Dirichlet prior (pseudo-votes per LF and class). `min_accuracy`: accuracy floor of each
-    LF's votes (None: plain MAP-EM). `dev_weight`: how many rows each dev row counts for.
-    `max_iter` / `tol`: EM stops after `max_iter` E-steps or when the objective changes by less
-    than `tol` (relative). `max_rows`: EM runs on a random sample of that many rows, drawn with
-    `seed`; otherwise the fit is deterministic and `seed` is unused.
+    Hyperparameters: `cardinality` k. `abstain_evidence`: "auto" (default), silences count as
+    evidence when the fitted model, with at most disjoint dependent pairs, reproduces the data's
+    pairwise statistics; False, a row's posterior uses only the votes cast on it; True, the
+    full posterior always. `class_balance`: fixed class prior; None, it comes from the `Y_dev`
+    given to `fit` (smoothed frequencies), else EM learns it. `prior_accuracy` /
+    `prior_strength`: the Dirichlet prior (pseudo-votes per LF and class). `min_accuracy`:
+    accuracy floor of each LF's votes when the posterior uses votes only (None: plain MAP-EM).
+    `dev_weight`: how many rows each dev row counts for. `max_iter` / `tol`: an EM run stops
+    after `max_iter` E-steps or when the objective changes by less than `tol` (relative).
+    `max_rows`: EM runs on a random sample of that many rows, drawn with `seed`; otherwise the
+    fit is deterministic and `seed` is unused.
 
-    Fitted attributes: `cond_probs_` (m, k, k+1) with P(vote = v | y) at index v + 1 (index 0
-    is abstain), `class_balance_` (k,), `n_iter_` (E-steps run), `converged_`. A row where
-    every LF abstains gets `class_balance_`.
+    Fitted attributes: `cond_probs_` (m, k, k+1) with each LF's P(vote = v | y) at index v + 1
+    (index 0 is abstain), `class_balance_` (k,), `dependencies_` (LF pairs modelled jointly)
+    with `joint_probs_` (pairs, k, (k+1)^2), P(outcomes | y) at index (v_i + 1)(k + 1) +
+    v_j + 1, `abstain_evidence_` (whether predictions use silences), `n_iter_` (E-steps over
+    all EM runs of the fit), `converged_` (of the last run). Without abstain evidence, a row
+    where every LF abstains gets `class_balance_`.
     """
+
+    _format_version: ClassVar[int] = 3  # 3: dependencies, joint_probs, abstain_evidence_
 
     def __init__(
         self,
         cardinality: int = 2,
         *,
-        abstain_evidence: bool = False,
+        abstain_evidence: bool | Literal["auto"] = "auto",
         class_balance: Sequence[float] | np.ndarray | None = None,
         prior_accuracy: float = 0.7,
         prior_strength: float = 10.0,
@@ -319,31 +503,38 @@ class LabelModel(BaseLabeler):
             raise ValueError("need 1/k < prior_accuracy < 1 and prior_strength > 0")
         if self.min_accuracy is not None and not 1 / k < self.min_accuracy < 1:
             raise ValueError("min_accuracy must be None or between 1/k and 1")
+        if not (isinstance(self.abstain_evidence, bool) or self.abstain_evidence == "auto"):
+            raise ValueError(
+                f"abstain_evidence must be True, False or 'auto', got {self.abstain_evidence!r}"
+            )
         fixed_balance = self._resolve_class_balance(Y_dev)
         labelled = self._labelled_rows(L_dev, Y_dev, L.shape[1])
         if self.max_rows is not None and L.shape[0] > self.max_rows:
             rng = np.random.default_rng(self.seed)
             L = L[np.sort(rng.choice(L.shape[0], size=self.max_rows, replace=False))]
-        patterns, weights = _unique_rows(L, k)
-        X = vote_design(patterns, k)
-        prior = _dirichlet_prior(
-            X, weights, patterns.shape[1], k, self.prior_accuracy, self.prior_strength
-        )
-        em = _EM(
-            X, weights, k, prior, fixed_balance, self.min_accuracy, self.abstain_evidence, labelled
-        )
-        theta, balance = em.run(em.majority_vote_start(), self.max_iter, self.tol)
-        permutation = _class_alignment(theta, balance)
-        if permutation is not None:
-            theta = theta[:, permutation, :]
-            balance = balance[permutation] if fixed_balance is None else fixed_balance
-            theta, balance = em.run(em.e_step(theta, balance)[0], self.max_iter, self.tol)
-        self.cond_probs_, self.class_balance_ = theta, balance
-        self.n_iter_, self.converged_ = em.n_iter, em.converged
+        patterns, weights = _pattern_counts(L, k)
+        problem = _Problem(patterns, weights, k, fixed_balance, labelled, self)
+        singletons = [(j,) for j in range(L.shape[1])]
+        fit: _Fit | None = None
+        if self.abstain_evidence is not False:
+            fit, fits_data = _search_dependencies(problem, problem.run(singletons, True))
+            if not fits_data and self.abstain_evidence == "auto":
+                fit = None
+        if fit is None:
+            fit = problem.run(singletons, False, floors=_floors(problem, self.min_accuracy))
+        design, params = fit.design, fit.params
+        self.cond_probs_ = design.marginals(params)
+        self.class_balance_ = params.balance
+        pairs = [(f, group) for f, group in enumerate(design.groups) if len(group) == 2]
+        self.dependencies_ = [group for _, group in pairs]
+        tables = design.tables(params)
+        self.joint_probs_ = np.array([tables[f] for f, _ in pairs]).reshape(-1, k, (k + 1) ** 2)
+        self.abstain_evidence_ = fit.abstain_evidence
+        self.n_iter_, self.converged_ = problem.e_steps, fit.converged
         return self
 
     def _labelled_rows(self, L_dev: Any, Y_dev: Any, n_lfs: int) -> _Labelled | None:
-        """The dev rows' vote design and one-hot gold, weighted, for semi-supervised EM."""
+        """The dev rows' votes and one-hot gold, weighted, for semi-supervised EM."""
         if L_dev is None:
             return None
         if Y_dev is None:
@@ -359,9 +550,7 @@ class LabelModel(BaseLabeler):
         if known.any() and (gold[known].min() < 0 or gold[known].max() >= k):
             raise ValueError(f"Y_dev must hold gold labels in 0..{k - 1}")
         return _Labelled(
-            vote_design(L_dev[known], k),
-            np.eye(k)[gold[known].astype(np.int64)],
-            float(self.dev_weight),
+            L_dev[known], np.eye(k)[gold[known].astype(np.int64)], float(self.dev_weight)
         )
 
     def _resolve_class_balance(self, Y_dev: Any) -> np.ndarray | None:
@@ -388,23 +577,33 @@ class LabelModel(BaseLabeler):
         except AttributeError:
             raise _not_fitted(self) from None
 
-    def predict_proba(self, L: Any) -> np.ndarray:
+    def _fitted_design(self) -> tuple[_Design, _Params]:
+        """The design and parameters that the fitted attributes describe."""
         theta, balance = self._check_fitted()
-        k = theta.shape[1]
-        L = check_label_matrix(L, k, theta.shape[0])
-        X = vote_design(L, k)
-        proba = _softmax(_log_joint(X, theta, balance, abstain_evidence=self.abstain_evidence))
-        # No vote, no evidence about this row: it gets the class prior, whatever the mode.
-        proba[(L == ABSTAIN).all(axis=1)] = balance
+        m, k = theta.shape[:2]
+        pairs = {tuple(pair): f for f, pair in enumerate(self.dependencies_)}
+        paired = {lf for pair in pairs for lf in pair}
+        groups = sorted([(j,) for j in range(m) if j not in paired] + list(pairs))
+        design = _Design(groups, m, k)
+        tables = [
+            theta[g[0]] if len(g) == 1 else self.joint_probs_[pairs[g]].reshape(k, -1)
+            for g in design.groups
+        ]
+        return design, _Params(*design.from_tables(tables), balance)
+
+    def predict_proba(self, L: Any) -> np.ndarray:
+        design, params = self._fitted_design()
+        L = check_label_matrix(L, design.k, design.m)
+        weights, base = _log_weights(design, params, self.abstain_evidence_)
+        proba = _softmax(np.asarray(design.matrix(L) @ weights) + base)
+        if not self.abstain_evidence_:
+            # Silences are not evidence here: a row without votes gets the class prior.
+            proba[(L == ABSTAIN).all(axis=1)] = params.balance
         return proba
 
     def lf_accuracies(self) -> np.ndarray:
         """P(vote is correct | LF votes), per LF, under the fitted model."""
-        theta, balance = self._check_fitted()
-        k = theta.shape[1]
-        correct = (theta[:, np.arange(k), np.arange(k) + 1] * balance).sum(axis=1)
-        votes = ((1 - theta[:, :, 0]) * balance).sum(axis=1)
-        return correct / votes
+        return _accuracies(*self._check_fitted())
 
     def get_weights(self) -> np.ndarray:
         """Same as `lf_accuracies` (what Snorkel's `get_weights` reports)."""
@@ -417,6 +616,9 @@ class LabelModel(BaseLabeler):
         return {
             "class_balance": balance.tolist(),
             "cond_probs": theta.tolist(),
+            "dependencies": [list(pair) for pair in self.dependencies_],
+            "joint_probs": self.joint_probs_.tolist(),
+            "abstain_evidence_": bool(self.abstain_evidence_),
             "n_iter": self.n_iter_,
             "converged": self.converged_,
         }
@@ -426,31 +628,171 @@ class LabelModel(BaseLabeler):
         self.class_balance_ = np.asarray(payload["class_balance"], dtype=np.float64)
         theta = np.asarray(payload["cond_probs"], dtype=np.float64)
         self.cond_probs_ = theta.reshape(-1, k, k + 1)
+        self.dependencies_ = [(int(i), int(j)) for i, j in payload["dependencies"]]
+        joint = np.asarray(payload["joint_probs"], dtype=np.float64)
+        self.joint_probs_ = joint.reshape(-1, k, (k + 1) ** 2)
+        self.abstain_evidence_ = bool(payload["abstain_evidence_"])
         self.n_iter_, self.converged_ = payload["n_iter"], payload["converged"]
 
     @classmethod
     def from_dict(cls, payload: dict[str, Any]) -> Self:
-        if (
-            payload.get("format") == _FORMAT_PREFIX + cls.__name__
-            and payload.get("format_version") == 1
-        ):  # written before hyperparameters were saved: only these two mattered then
-            params = {key: payload[key] for key in ("cardinality", "abstain_evidence")}
-            payload = {**payload, "format_version": _FORMAT_VERSION, "params": params}
+        if payload.get("format") == _FORMAT_PREFIX + cls.__name__:
+            version = payload.get("format_version")
+            if version == 1:  # written before hyperparameters were saved: only these mattered
+                params = {key: payload[key] for key in ("cardinality", "abstain_evidence")}
+                payload = {**payload, "format_version": 2, "params": params}
+            if payload.get("format_version") == 2:  # before dependencies: independent LFs
+                fitted = {"dependencies": [], "joint_probs": [], "format_version": 3}
+                fitted["abstain_evidence_"] = bool(payload["params"]["abstain_evidence"])
+                payload = {**payload, **fitted}
         return super().from_dict(payload)
+
+
+# ---------------------------------------------------------------------- fitting procedure
+
+_SIGNIFICANCE = 0.01  # chance that the pairwise test flags a model that is right
+_MAX_BACKTRACKS = 4  # SQUAREM jumps tried per iteration
+_DENSE_CELLS = 50_000  # designs up to this size are dense arrays (see _Design.matrix)
+
+
+class _Labelled(NamedTuple):
+    """Gold-labelled rows for semi-supervised EM: votes, one-hot gold, weight per row."""
+
+    L: np.ndarray
+    gold: np.ndarray
+    weight: float
+
+
+class _Fit(NamedTuple):
+    """One EM run's result; `posterior` (over the distinct patterns) warm-starts the next."""
+
+    design: _Design
+    params: _Params
+    posterior: np.ndarray
+    abstain_evidence: bool
+    converged: bool
+
+
+class _Problem:
+    """What the EM runs of one `fit` share: the data, the settings, and an E-step count."""
+
+    def __init__(
+        self,
+        patterns: np.ndarray,
+        weights: np.ndarray,
+        k: int,
+        fixed_balance: np.ndarray | None,
+        labelled: _Labelled | None,
+        settings: LabelModel,
+    ):
+        self.patterns, self.weights, self.k = patterns, weights, k
+        self.fixed_balance, self.labelled = fixed_balance, labelled
+        self.settings = settings
+        self.e_steps = 0
+
+    def run(
+        self,
+        groups: Sequence[tuple[int, ...]],
+        abstain_evidence: bool,
+        floors: np.ndarray | None = None,
+        start: np.ndarray | None = None,
+    ) -> _Fit:
+        """EM with these factors, from `start` (posteriors) or majority vote; label switching
+        undone."""
+        s = self.settings
+        design = _Design(groups, self.patterns.shape[1], self.k)
+        X = design.matrix(self.patterns)
+        prior = design.prior(
+            np.asarray(X.T @ self.weights), self.weights.sum(), s.prior_accuracy, s.prior_strength
+        )
+        em = _EM(design, X, self.weights, prior, self.fixed_balance, floors, abstain_evidence)
+        em.add_labelled(self.labelled)
+        params = em.run(em.majority_vote_start() if start is None else start, s.max_iter, s.tol)
+        self.e_steps += em.n_iter
+        permutation = _class_alignment(design.marginals(params), params.balance)
+        if permutation is not None:
+            balance = params.balance[permutation] if self.fixed_balance is None else params.balance
+            params = _Params(params.columns[:, permutation], params.null[:, permutation], balance)
+            params = em.run(em.e_step(params)[0], s.max_iter, s.tol)
+            self.e_steps += em.n_iter
+        return _Fit(design, params, em.posterior, abstain_evidence, em.converged)
+
+
+def _pair_deviance(fit: _Fit, patterns: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """G statistic of every pair of LFs in different factors (m x m, upper triangle, else 0):
+    how far the observed counts of the pair's joint outcomes are from the fitted model's."""
+    from scipy import sparse
+    from scipy.special import xlogy
+
+    n, m = patterns.shape
+    base = fit.design.k + 1
+    cells = (patterns.astype(np.int64) + 1 + np.arange(m) * base).ravel()
+    if n * m * base <= _DENSE_CELLS:
+        onehot = np.zeros((n, m * base))
+        onehot[np.repeat(np.arange(n), m), cells] = 1.0
+        observed = onehot.T @ (onehot * weights[:, None])
+    else:
+        indptr = np.arange(0, n * m + 1, m)
+        onehot = sparse.csr_matrix((np.ones(n * m), cells, indptr), shape=(n, m * base))
+        observed = (onehot.T @ sparse.diags(weights) @ onehot).toarray()
+    observed = observed.reshape(m, base, m, base).transpose(0, 2, 1, 3)
+    theta, balance = fit.design.marginals(fit.params), fit.params.balance
+    expected = weights.sum() * np.einsum("y,iya,jyb->ijab", balance, theta, theta)
+    deviance = 2 * (xlogy(observed, observed) - xlogy(observed, expected)).sum(axis=(2, 3))
+    factor = np.empty(m, dtype=np.int64)
+    for f, group in enumerate(fit.design.groups):
+        factor[list(group)] = f
+    return np.triu(np.where(factor[:, None] == factor[None, :], 0.0, deviance), 1)
+
+
+def _search_dependencies(problem: _Problem, fit: _Fit) -> tuple[_Fit, bool]:
+    """From a fit with abstain evidence: while some LF pair's joint outcomes contradict the
+    model (G-test, (k+1)^2 - 1 degrees of freedom, Bonferroni over pairs), model the most
+    dependent pair jointly and refit. True when the model ends up fitting every pair; False
+    when the worst pair involves an LF already paired (a dependency pairs do not capture)."""
+    from scipy.special import chdtri  # chi-square quantile; lighter to import than scipy.stats
+
+    m, k = problem.patterns.shape[1], problem.k
+    threshold = chdtri(k * (k + 2), _SIGNIFICANCE / max(m * (m - 1) // 2, 1))
+    while m > 1:
+        deviance = _pair_deviance(fit, problem.patterns, problem.weights)
+        i, j = np.unravel_index(np.argmax(deviance), deviance.shape)
+        if deviance[i, j] <= threshold:
+            break
+        if any(len(group) > 1 and {i, j} & set(group) for group in fit.design.groups):
+            return fit, False  # i or j is already in a pair
+        groups = [g for g in fit.design.groups if g not in ((i,), (j,))] + [(int(i), int(j))]
+        fit = problem.run(sorted(groups), True, start=fit.posterior)
+    return fit, True
+
+
+def _floors(problem: _Problem, min_accuracy: float | None) -> np.ndarray | None:
+    """Per LF, the accuracy floor of its votes: `min_accuracy`, capped at 1/(k * coverage)
+    so that a near-constant LF stays feasible; None without a floor."""
+    if min_accuracy is None:
+        return None
+    weights = problem.weights
+    coverage = ((problem.patterns != ABSTAIN) * weights[:, None]).sum(axis=0) / weights.sum()
+    with np.errstate(divide="ignore"):
+        return np.minimum(min_accuracy, 1 / (problem.k * coverage))
 
 
 def _normalize(log_joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Row-wise softmax of an (n, k) array and its log normaliser.
 
     Works column by column: numpy reductions along a short last axis are several times slower
-    than element-wise operations on whole columns, and this is the E-step's hot loop.
+    than element-wise operations on whole columns, and this is the E-step's hot loop. (Sums
+    avoid BLAS too: on vectors of this size OpenBLAS wakes its threads, which costs
+    milliseconds per call on a busy machine.)
     """
     top = log_joint[:, 0].copy()
     for column in range(1, log_joint.shape[1]):
         np.maximum(top, log_joint[:, column], out=top)
     probs = log_joint - top[:, None]
     np.exp(probs, out=probs)
-    total = probs @ np.ones(probs.shape[1])
+    total = probs[:, 0].copy()
+    for column in range(1, probs.shape[1]):
+        total += probs[:, column]
     probs /= total[:, None]
     return probs, top + np.log(total)
 
@@ -459,128 +801,73 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
     return _normalize(scores)[0]
 
 
-def _log_joint(
-    X: sparse.csr_matrix, theta: np.ndarray, balance: np.ndarray, *, abstain_evidence: bool
-) -> np.ndarray:
-    """Unnormalised log P(y, votes) per row of the vote design X, as an (n, k) array.
-
-    Rows only store their votes; with abstain evidence, every row starts from "all LFs
-    abstained" (sum of log P(abstain | y)) and each vote swaps its LF's abstain term for the
-    vote's.
-    """
-    m, k, _ = theta.shape
-    log_theta = np.log(theta)
-    weights = log_theta[:, :, 1:].transpose(0, 2, 1).reshape(m * k, k)
-    base = np.log(balance)
-    if abstain_evidence:
-        weights = weights - np.repeat(log_theta[:, :, 0], k, axis=0)
-        base = base + log_theta[:, :, 0].sum(axis=0)
-    return np.asarray(X @ weights) + base
-
-
-def _dirichlet_prior(
-    X: sparse.csr_matrix, weights: np.ndarray, m: int, k: int, accuracy: float, strength: float
-) -> np.ndarray:
-    """Pseudo-counts (m, k, k+1): per class, `strength` votes spread like an LF that keeps its
-    observed coverage and is right with probability `accuracy`, errors spread evenly."""
-    votes = (X.T @ weights).reshape(m, k).sum(axis=1)
-    coverage = (votes + 1) / (weights.sum() + 2)  # smoothed: never exactly 0 or 1
-    mean = np.empty((m, k, k + 1))
-    mean[:, :, 0] = (1 - coverage)[:, None]
-    mean[:, :, 1:] = (coverage * (1 - accuracy) / (k - 1))[:, None, None]
-    diagonal = np.arange(k)
-    mean[:, diagonal, diagonal + 1] = (coverage * accuracy)[:, None]
-    return strength * mean
-
-
-class _Labelled(NamedTuple):
-    """Gold-labelled rows for semi-supervised EM: vote design, one-hot gold, weight per row."""
-
-    X: sparse.csr_matrix
-    gold: np.ndarray
-    weight: float
-
-
 class _EM:
-    """Regularised MAP-EM over weighted, distinct vote patterns (rows of the vote design X),
-    plus optional labelled rows whose posterior is their gold class."""
+    """Regularised MAP-EM over weighted, distinct vote patterns (rows of the design X), plus
+    optional labelled rows whose posterior is their gold class."""
 
     _MAX_DUAL_STEPS = 200
 
     def __init__(
         self,
-        X: sparse.csr_matrix,
+        design: _Design,
+        X: sparse.csr_matrix | np.ndarray,
         weights: np.ndarray,
-        k: int,
-        prior: np.ndarray,
+        prior: tuple[np.ndarray, np.ndarray],
         fixed_balance: np.ndarray | None,
-        min_accuracy: float | None,
+        floors: np.ndarray | None,
         abstain_evidence: bool,
-        labelled: _Labelled | None,
     ):
-        self.X, self.XT = X, X.T.tocsr()
-        self.weights, self.k, self.prior = weights, k, prior
-        self.m = prior.shape[0]
+        self.design, self.k = design, design.k
+        self.X, self.XT = X, (X.T.copy() if isinstance(X, np.ndarray) else X.T.tocsr())
+        self.weights, self.prior = weights, prior
         self.fixed_balance = fixed_balance
         self.abstain_evidence = abstain_evidence
-        self.labelled = labelled
-        # Labelled rows add fixed counts to every M-step.
-        self.labelled_votes = np.zeros((self.m * k, k))
-        self.labelled_classes = np.zeros(k)
-        if labelled is not None:
-            self.labelled_votes = np.asarray(labelled.X.T @ labelled.gold) * labelled.weight
-            self.labelled_classes = labelled.gold.sum(axis=0) * labelled.weight
+        self.labelled: tuple[sparse.csr_matrix | np.ndarray, np.ndarray, float] | None = None
+        self.labelled_votes = np.zeros((design.n_columns, self.k))
+        self.labelled_classes = np.zeros(self.k)
         self.n_iter, self.converged = 0, False
-        # Column r of X is a vote of LF r // k for label r % k.
-        self.columns = np.arange(self.m * k)
-        self.column_lf = np.repeat(np.arange(self.m), k)
-        self.column_label = np.tile(np.arange(k), self.m)
-        self.n_votes = self.per_lf(np.asarray(self.XT @ weights))
-        self.floor: np.ndarray | None = None
-        if min_accuracy is not None:
-            coverage = self.n_votes / weights.sum()
-            with np.errstate(divide="ignore"):
-                self.floor = np.minimum(min_accuracy, 1 / (k * coverage))
-        self.dual = np.zeros(self.m)  # Lagrange multipliers, warm-started across E-steps
+        self.posterior = np.empty((X.shape[0], self.k))
+        self.n_votes = design.lf_votes(np.asarray(self.XT @ weights))
+        self.floor = None if floors is None else np.asarray(floors, dtype=np.float64)
+        self.dual = np.zeros(design.m)  # Lagrange multipliers, warm-started across E-steps
 
-    def per_lf(self, per_column: np.ndarray) -> np.ndarray:
-        """Sum a per-column quantity over each LF's k columns."""
-        return per_column.reshape(self.m, self.k).sum(axis=1)
-
-    def correct_votes(self, vote_mass: np.ndarray) -> np.ndarray:
-        """Per LF, the (posterior-weighted) number of its votes that match the class."""
-        return self.per_lf(vote_mass[self.columns, self.column_label])
+    def add_labelled(self, labelled: _Labelled | None) -> None:
+        """Gold rows: their posterior is their class, so they add fixed counts to every M-step."""
+        if labelled is None:
+            return
+        X_dev = self.design.matrix(labelled.L)
+        self.labelled = (X_dev, labelled.gold, labelled.weight)
+        self.labelled_votes = np.asarray(X_dev.T @ labelled.gold) * labelled.weight
+        self.labelled_classes = labelled.gold.sum(axis=0) * labelled.weight
 
     def majority_vote_start(self) -> np.ndarray:
         """Soft majority vote: vote shares per row, the class balance (or uniform) if no votes."""
-        k = self.k
-        counts = np.asarray(self.X @ np.tile(np.eye(k), (self.m, 1)))
+        counts = np.asarray(self.X @ self.design.label_tally())
         total = counts.sum(axis=1, keepdims=True)
+        k = self.k
         start = self.fixed_balance if self.fixed_balance is not None else np.full(k, 1 / k)
         return np.where(total > 0, counts / np.maximum(total, 1), start)
 
-    def m_step(self, posterior: np.ndarray, vote_mass: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def m_step(self, posterior: np.ndarray, vote_mass: np.ndarray) -> _Params:
         """MAP parameters given posteriors and `vote_mass` = X.T @ (weights * posterior)."""
-        m, k = self.m, self.k
-        class_mass = self.weights @ posterior + self.labelled_classes
+        design = self.design
+        class_mass = np.einsum("i,ik->k", self.weights, posterior) + self.labelled_classes
         vote_mass = vote_mass + self.labelled_votes
-        votes = vote_mass.reshape(m, k, k).transpose(0, 2, 1)  # [lf, true class, vote]
-        counts = np.empty((m, k, k + 1))
-        counts[:, :, 1:] = votes
-        counts[:, :, 0] = np.maximum(class_mass - votes.sum(axis=2), 0)
-        counts += self.prior
-        theta = counts / counts.sum(axis=2, keepdims=True)
+        factor_votes = np.add.reduceat(vote_mass, design.starts, axis=0)
+        null = np.maximum(class_mass - factor_votes, 0) + self.prior[1]
+        columns, null = design.normalise(vote_mass + self.prior[0], null)
         if self.fixed_balance is not None:
-            return theta, self.fixed_balance
-        return theta, (class_mass + 1) / (class_mass.sum() + k)  # add-one smoothing
+            return _Params(columns, null, self.fixed_balance)
+        return _Params(columns, null, (class_mass + 1) / (class_mass.sum() + self.k))  # add-one
 
     def _posterior(
         self, log_joint: np.ndarray, dual: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Posterior tilted by the dual variables, its log normaliser, and its vote mass."""
         if dual.any():
-            tilt = np.zeros((self.m * self.k, self.k))
-            tilt[self.columns, self.column_label] = dual[self.column_lf]
+            design = self.design
+            tilt = np.zeros((design.n_columns, self.k))
+            np.add.at(tilt, (design.entry_column, design.entry_label), dual[design.entry_lf])
             log_joint = log_joint + np.asarray(self.X @ tilt)
         posterior, log_norm = _normalize(log_joint)
         vote_mass = np.asarray(self.XT @ (posterior * self.weights[:, None]))
@@ -601,12 +888,12 @@ class _EM:
         dual = self.dual
         for _ in range(self._MAX_DUAL_STEPS):
             posterior, log_norm, vote_mass = self._posterior(log_joint, dual)
-            gradient = self.correct_votes(vote_mass) - target
+            gradient = self.design.correct_votes(vote_mass) - target
             violation = np.where(dual > 0, np.abs(gradient), np.maximum(-gradient, 0))
             if np.all(violation <= tolerance):
                 break
             spread = posterior * (1 - posterior) * self.weights[:, None]
-            curvature = self.correct_votes(np.asarray(self.XT @ spread))
+            curvature = self.design.correct_votes(np.asarray(self.XT @ spread))
             newton = np.maximum(dual - gradient / np.maximum(curvature, 1e-12), 0)
             dual = 0.5 * (dual + newton)
         else:
@@ -614,29 +901,28 @@ class _EM:
         self.dual = dual
         return posterior, log_norm, vote_mass
 
-    def e_step(
-        self, theta: np.ndarray, balance: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, float]:
+    def e_step(self, params: _Params) -> tuple[np.ndarray, np.ndarray, float]:
         """Posteriors (projected when constrained), their vote mass, and the objective."""
-        evidence = self.abstain_evidence
-        log_joint = _log_joint(self.X, theta, balance, abstain_evidence=evidence)
+        weights, base = _log_weights(self.design, params, self.abstain_evidence)
+        log_joint = np.asarray(self.X @ weights) + base
         posterior, log_norm, vote_mass = self._posterior(log_joint, self.dual)
         penalty = 0.0
         if self.floor is not None:
-            if self.dual.any() or np.any(self.correct_votes(vote_mass) < self.floor * self.n_votes):
+            correct = self.design.correct_votes(vote_mass)
+            if self.dual.any() or np.any(correct < self.floor * self.n_votes):
                 posterior, log_norm, vote_mass = self._project(log_joint, self.floor)
             penalty = float(self.dual @ (self.floor * self.n_votes))
-        objective = self.weights @ log_norm - penalty + float((self.prior * np.log(theta)).sum())
+        objective = float(np.einsum("i,i->", self.weights, log_norm)) - penalty
+        objective += float((self.prior[0] * np.log(params.columns)).sum())
+        objective += float((self.prior[1] * np.log(params.null)).sum())
         if self.labelled is not None:
-            labelled_joint = _log_joint(self.labelled.X, theta, balance, abstain_evidence=evidence)
-            objective += self.labelled.weight * float((labelled_joint * self.labelled.gold).sum())
+            X_dev, gold, weight = self.labelled
+            objective += weight * float(((np.asarray(X_dev @ weights) + base) * gold).sum())
         if self.fixed_balance is None:
-            objective += float(np.log(balance).sum())
+            objective += float(np.log(params.balance).sum())
         return posterior, vote_mass, objective
 
-    def run(
-        self, posterior: np.ndarray, max_iter: int, tol: float
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def run(self, posterior: np.ndarray, max_iter: int, tol: float) -> _Params:
         """EM from `posterior`, accelerated with SQUAREM, until the objective stops changing.
 
         EM crawls along flat directions of the likelihood (hundreds of iterations when an LF
@@ -646,53 +932,62 @@ class _EM:
         """
         self.converged = False
         vote_mass = np.asarray(self.XT @ (posterior * self.weights[:, None]))
-        theta, balance = self.m_step(posterior, vote_mass)
-        posterior, vote_mass, objective = self.e_step(theta, balance)
+        params = self.m_step(posterior, vote_mass)
+        posterior, vote_mass, objective = self.e_step(params)
         self.n_iter = 1
         while self.n_iter < max_iter:
-            theta1, balance1 = self.m_step(posterior, vote_mass)
-            posterior1, vote_mass1, _ = self.e_step(theta1, balance1)
-            theta2, balance2 = self.m_step(posterior1, vote_mass1)
-            best = (theta2, balance2, *self.e_step(theta2, balance2))
+            one = self.m_step(posterior, vote_mass)
+            posterior1, vote_mass1, _ = self.e_step(one)
+            two = self.m_step(posterior1, vote_mass1)
+            best = (two, *self.e_step(two))
             self.n_iter += 2
-            jump = _extrapolate(
-                (theta, balance), (theta1, balance1), (theta2, balance2), self.fixed_balance
-            )
-            if jump is not None and self.n_iter < max_iter:
-                candidate = (*jump, *self.e_step(*jump))
+            for jump in _extrapolations(params, one, two, self._renormalise):
+                if self.n_iter >= max_iter:
+                    break
+                candidate = (jump, *self.e_step(jump))
                 self.n_iter += 1
-                if candidate[4] >= best[4]:
+                if candidate[3] >= best[3]:
                     best = candidate
+                    break
             previous = objective
-            theta, balance, posterior, vote_mass, objective = best
+            params, posterior, vote_mass, objective = best
             if abs(objective - previous) <= tol * abs(objective):
                 self.converged = True
                 break
-        return theta, balance
+        self.posterior = posterior
+        return params
+
+    def _renormalise(self, params: _Params) -> _Params:
+        """Back onto probability simplices after an extrapolation step."""
+        columns, null = self.design.normalise(params.columns, params.null)
+        if self.fixed_balance is not None:
+            return _Params(columns, null, self.fixed_balance)
+        return _Params(columns, null, params.balance / params.balance.sum())
 
 
-Params = tuple[np.ndarray, np.ndarray]
-
-
-def _extrapolate(
-    start: Params, one: Params, two: Params, fixed_balance: np.ndarray | None
-) -> Params | None:
-    """SQUAREM's step: start - 2a r + a^2 v with r = one - start, v = two - 2 one + start and
-    a = -|r| / |v| (at most -1), mapped back onto probability simplices."""
-    r = [a - b for a, b in zip(one, start, strict=True)]
+def _extrapolations(
+    start: _Params, one: _Params, two: _Params, renormalise: Callable[[_Params], _Params]
+) -> Iterator[_Params]:
+    """SQUAREM's candidates: start - 2a r + a^2 v with r = one - start, v = two - 2 one + start
+    and a = -|r| / |v|, clipped positive and renormalised; then, while the caller rejects
+    them, a halved towards -1 (the plain second EM step) -- an overshooting jump is shortened
+    rather than wasted, which matters when EM must travel far (a rare class)."""
+    r = [b - a for a, b in zip(start, one, strict=True)]
     v = [c - 2 * b + a for a, b, c in zip(start, one, two, strict=True)]
     r_norm = math.sqrt(sum(float((x**2).sum()) for x in r))
     v_norm = math.sqrt(sum(float((x**2).sum()) for x in v))
     if v_norm == 0 or r_norm == 0:
-        return None
-    step = min(-r_norm / v_norm, -1.0)
-    theta, balance = (
-        np.clip(s - 2 * step * ri + step**2 * vi, 1e-12, None)
-        for s, ri, vi in zip(start, r, v, strict=True)
-    )
-    theta /= theta.sum(axis=-1, keepdims=True)
-    balance = fixed_balance if fixed_balance is not None else balance / balance.sum()
-    return theta, balance
+        return
+    step = -r_norm / v_norm
+    for _ in range(_MAX_BACKTRACKS):
+        if step > -1.5:  # too close to the plain EM step to be worth an E-step
+            return
+        jumped = (
+            np.clip(s - 2 * step * ri + step**2 * vi, 1e-12, None)
+            for s, ri, vi in zip(start, r, v, strict=True)
+        )
+        yield renormalise(_Params(*jumped))
+        step = (step - 1) / 2
 
 
 def _class_alignment(theta: np.ndarray, balance: np.ndarray) -> np.ndarray | None:
