@@ -63,12 +63,12 @@ def comment_scores(
     model_store: ModelStoreResource,
     exports: ExportsResource,
 ) -> MaterializeResult:
-    from training.registry import ModelRegistry, NoChampionError
+    from training.registry import ModelRegistry, NoChampionError, RefusedArtifactError
 
     classes = task().classes
     try:
         version, model = ModelRegistry(model_store.store()).load_champion()
-    except NoChampionError as err:
+    except (NoChampionError, RefusedArtifactError) as err:
         raise Failure(description=str(err)) from err
     window = context.partition_time_window
     start, end = window.start.date(), window.end.date()

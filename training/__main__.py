@@ -4,6 +4,9 @@ python -m training list                  # versions, test F1, champion marked
 python -m training history               # promotions, rejections, rollbacks
 python -m training rollback [--to V]     # champion back to V (default: the previous one)
 
+A rollback is refused when the version would not load: a pickle from before models were
+stored with skops, or, with SLUICE_MODEL_SIGNING_KEY set, an entry without a valid signature.
+
 `--name label_model` (before the command) does the same for the label model: its champion
 is the one `weak_labels` uses.
 """
@@ -16,7 +19,7 @@ import sys
 from settings import Settings
 from storage.object_store import open_store
 from training.label_models import NAME as LABEL_MODEL
-from training.registry import ModelRegistry, NoChampionError
+from training.registry import ModelRegistry, NoChampionError, RefusedArtifactError
 from training.train import NAME as CLASSIFIER
 
 
@@ -47,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         try:
             restored = registry.rollback(args.to, args.reason)
-        except (NoChampionError, KeyError) as err:
+        except (NoChampionError, KeyError, RefusedArtifactError) as err:
             print(f"rollback refused: {err}", file=sys.stderr)
             return 1
         print(f"champion is now {restored}")

@@ -4,16 +4,28 @@ Soft labels are used as they are meant to be: each training row appears once per
 with its probability as sample weight, so the logistic loss minimised is the expected loss
 under the label model's posterior (confident rows weigh more, and uncertain rows pull
 toward neither class). Deterministic for a seed.
+
+Its artifact is a skops file (`dumps`/`loads`), not a pickle: loading one builds only the
+types in `TRUSTED_TYPES`, so whoever can write the model store cannot make a run worker
+execute code. `dumps` gives the same bytes for the same fitted model in any process, so an
+artifact's SHA-256 follows from the training inputs.
 """
 
 from __future__ import annotations
 
+import copy
+import io
+import json
+import zipfile
 from collections.abc import Sequence
+from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
+
+from training.registry import RefusedArtifactError, UnsafeArtifactError
 
 TEXT_COLUMN = "text"
 # Generic comment_features columns a config may add (counts log-scaled, then standardised).
@@ -145,3 +157,204 @@ class SoftLabelClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+# Every type a fitted SoftLabelClassifier's skops file names, and the only ones an artifact
+# may name: `loads` refuses a file naming any other before building anything. Written out to
+# be reviewed; tests/unit/test_model_store_safety.py derives the set from freshly fitted
+# models (with and without numeric columns) and fails on any difference, so a change to the
+# pipeline's steps (or a scikit-learn upgrade that moves a class) updates this list with it.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "builtins.dict",
+    "builtins.list",
+    "builtins.slice",
+    "builtins.str",
+    "builtins.tuple",
+    "numpy.float64",
+    "numpy.ndarray",
+    "sklearn.compose._column_transformer.ColumnTransformer",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.preprocessing._function_transformer.FunctionTransformer",
+    "training.classifier.SoftLabelClassifier",
+    "training.classifier._log1p_frame",
+)
+_SCHEMA = "schema.json"
+_ZIP_MAGIC = b"PK\x03\x04"
+_PICKLE_MAGIC = b"\x80"  # the PROTO opcode every pickle since protocol 2 starts with
+_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip member can carry
+
+
+def dumps(model: SoftLabelClassifier) -> bytes:
+    """The fitted model as a skops file whose bytes depend on the model alone.
+
+    Three things made equal models give different files: the word vectorizer caches
+    `id(stop_words)` (a memory address, different in every process) as `_stop_words_id`,
+    and skops names arrays and cross-references by `id()` and stamps zip members with the
+    current time. The cache is dropped from a copy (scikit-learn recomputes it on the next
+    transform), ids are renumbered in order of appearance and timestamps fixed. Vocabularies
+    are stored packed (`_pack`).
+    """
+    import skops.io
+
+    stored = copy.deepcopy(model)
+    for vectorizer in _vectorizers(stored):
+        vars(vectorizer).pop("_stop_words_id", None)
+        vectorizer.vocabulary_ = _pack(vectorizer.vocabulary_)
+    return _canonical(skops.io.dumps(stored))
+
+
+def loads(data: bytes) -> SoftLabelClassifier:
+    """A classifier from `dumps` bytes. `UnsafeArtifactError` before any object is built when
+    `data` is a pickle, not a skops file, or names a type outside `TRUSTED_TYPES`;
+    `RefusedArtifactError` when it holds anything but a classifier `dumps` wrote."""
+    import skops.io
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    untrusted = sorted(artifact_types(data) - set(TRUSTED_TYPES))
+    if untrusted:
+        raise UnsafeArtifactError(
+            f"the skops file names types a Sluice classifier never holds: {untrusted}; "
+            "nothing was loaded. If training did not write this file, someone who can write "
+            "the model store did: find out who, then retrain (materialize `classifier`). If "
+            "a code change added pipeline steps, add their types to TRUSTED_TYPES in "
+            "training/classifier.py with that change."
+        )
+    try:
+        model = skops.io.loads(data, trusted=list(TRUSTED_TYPES))
+    except UntrustedTypesFoundException as err:  # skops' own audit, behind ours
+        raise UnsafeArtifactError(f"skops refused the file: {err}") from None
+    if not isinstance(model, SoftLabelClassifier):
+        raise RefusedArtifactError(
+            f"the skops file holds a {type(model).__name__}, not a SoftLabelClassifier: "
+            "retrain (materialize `classifier`)"
+        )
+    for vectorizer in _vectorizers(model):
+        vectorizer.vocabulary_ = _unpack(vectorizer.vocabulary_)
+    return model
+
+
+def _vectorizers(model: SoftLabelClassifier) -> list[Any]:
+    """The fitted TF-IDF steps (words, characters): what `dumps` and `loads` adjust."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    steps = model.pipeline_.named_steps["features"].named_transformers_.values()
+    return [step for step in steps if isinstance(step, TfidfVectorizer)]
+
+
+def _pack(vocabulary: dict[str, int]) -> dict[str, Any]:
+    """A vocabulary (term -> column, columns 0..n-1) as its terms in column order, joined,
+    and their lengths: skops writes a dict as one JSON node per entry, which for the YouTube
+    model's 100,000 n-grams made a 90 MB file that took 10 s to load."""
+    terms = sorted(vocabulary, key=vocabulary.__getitem__)
+    return {"terms": "".join(terms), "lengths": np.array([len(t) for t in terms], dtype=np.int64)}
+
+
+def _unpack(packed: Any) -> dict[str, int]:
+    """The vocabulary `_pack` stored, or `RefusedArtifactError` when `packed` is not one."""
+    fields = packed if isinstance(packed, dict) else {}
+    terms, lengths = fields.get("terms"), fields.get("lengths")
+    if not (
+        isinstance(terms, str)
+        and isinstance(lengths, np.ndarray)
+        and lengths.ndim == 1
+        and lengths.dtype.kind == "i"
+        and (lengths >= 0).all()
+        and lengths.sum() == len(terms)
+    ):
+        raise RefusedArtifactError(
+            "a vectorizer's vocabulary is not stored as training stores it: "
+            "retrain (materialize `classifier`)"
+        )
+    vocabulary, start = {}, 0
+    for column, length in enumerate(lengths.tolist()):
+        vocabulary[terms[start : start + length]] = column
+        start += length
+    return vocabulary
+
+
+def artifact_types(data: bytes) -> set[str]:
+    """Every `module.name` type the skops file `data` names, read from its schema as JSON
+    (no skops code runs on it); `UnsafeArtifactError` when `data` is no skops file."""
+    schema = _schema(data)
+    found: set[str] = set()
+    pending: list[Any] = [schema]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            module, name = node.get("__module__"), node.get("__class__")
+            if isinstance(module, str) and isinstance(name, str):
+                found.add(f"{module}.{name}")
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
+
+
+def _schema(data: bytes) -> Any:
+    """schema.json of a skops file, or why `data` is not one."""
+    if data.startswith(_PICKLE_MAGIC):
+        raise UnsafeArtifactError(
+            "the file is a Python pickle, which runs code when loaded, so it is never loaded. "
+            "Models stored before Sluice used skops are pickles: retrain (materialize "
+            "`classifier`) to store one as model.skops. Otherwise someone who can write the "
+            "model store put it there: find out who."
+        )
+    if not data.startswith(_ZIP_MAGIC):
+        raise UnsafeArtifactError(
+            f"the file is not a skops file (it starts with {data[:8]!r}); nothing was loaded: "
+            "retrain (materialize `classifier`)"
+        )
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return json.loads(archive.read(_SCHEMA))
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+        NotImplementedError,
+        EOFError,
+        RecursionError,
+    ) as err:
+        raise UnsafeArtifactError(
+            f"the file is not a readable skops file ({err}); nothing was loaded: retrain "
+            "(materialize `classifier`)"
+        ) from None
+
+
+def _canonical(data: bytes) -> bytes:
+    """`data` (a skops file) with its `id()`-based object ids and member names renumbered in
+    order of appearance in the schema and every member dated 1980-01-01."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        schema = json.loads(archive.read(_SCHEMA))
+        members = set(archive.namelist()) - {_SCHEMA}
+        ids: dict[int, int] = {}
+        files: dict[str, str] = {}
+
+        def renumber(node: Any) -> None:
+            if isinstance(node, list):
+                for item in node:
+                    renumber(item)
+            elif isinstance(node, dict):
+                for key, value in node.items():
+                    if key == "__id__" and isinstance(value, int):
+                        node[key] = ids.setdefault(value, len(ids) + 1)  # skops ignores id 0
+                    elif key == "file" and isinstance(value, str) and value in members:
+                        suffix = PurePosixPath(value).suffix
+                        node[key] = files.setdefault(value, f"{len(files) + 1}{suffix}")
+                    else:
+                        renumber(value)
+
+        renumber(schema)
+        if set(files) != members:
+            unnamed = sorted(members - set(files))
+            raise RuntimeError(f"skops wrote files its schema does not name: {unnamed}")
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as canonical:
+            for old, new in files.items():
+                canonical.writestr(zipfile.ZipInfo(new, _EPOCH), archive.read(old))
+            canonical.writestr(zipfile.ZipInfo(_SCHEMA, _EPOCH), json.dumps(schema, indent=2))
+    return out.getvalue()

@@ -4,7 +4,7 @@ champion/challenger.
 Layout below the model store's root (`data/models` by default), one folder per model name
 (`classifier`, `label_model`):
 
-    <name>/<version>/<artifact>       the artifact (`model.pkl`, or `label_model.json`)
+    <name>/<version>/<artifact>       the artifact (`model.skops`, or `label_model.json`)
     <name>/<version>/model.sha256     its SHA-256, written with it
     <name>/<version>/card.json        the model card (metrics, lineage, versions)
     <name>/<version>/card.md, *.png   the same card for people, with its plots (classifier)
@@ -16,8 +16,15 @@ registry.json is only changed by atomic, serialized updates (a lock on the model
 and an atomic rename on a local store, conditional writes on the object's ETag on S3), so a rollback
 during a training run cannot lose either update.
 
-An artifact is only unpickled after its bytes match the SHA-256 recorded in the
-registry when it was registered: a tampered or truncated file is refused first.
+Both live in the same store, so a matching hash only proves the file is the one the entry
+names, not who wrote either. Loading therefore never runs code from the store: a classifier
+is a skops file (`model.skops`) loaded with an explicit list of trusted types
+(`training.classifier.TRUSTED_TYPES`), and a pickle (`model.pkl`, as models were stored
+before) is refused with what to do. When `SLUICE_MODEL_SIGNING_KEY` is set, each version's
+entry also carries an HMAC-SHA256 signature made with that key, which lives only in the
+environment of the processes that train and score; entries without a valid one are refused.
+The signature covers an entry, not which version is champion: someone who can write the
+store can still make an older signed version champion again.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 import time
@@ -34,13 +42,30 @@ from typing import Any, TypeVar
 
 from storage.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
 
-PICKLE = "model.pkl"
+SKOPS = "model.skops"
+LEGACY_PICKLE = "model.pkl"  # how classifiers were stored before skops: refused on load
+# The signing key is a secret: read from the environment when used, never stored or logged.
+SIGNING_KEY_ENV = "SLUICE_MODEL_SIGNING_KEY"
+MIN_SIGNING_KEY_CHARS = 32
 Result = TypeVar("Result")
 State = dict[str, Any]
 
 
-class TamperedArtifactError(RuntimeError):
+class RefusedArtifactError(RuntimeError):
+    """A registered model that will not be loaded; the message says why and what to do."""
+
+
+class TamperedArtifactError(RefusedArtifactError):
     """The artifact's bytes do not match the hash recorded when it was registered."""
+
+
+class UnsafeArtifactError(RefusedArtifactError):
+    """The artifact could run code when loaded: a pickle, not a skops file, or a skops file
+    naming a type outside the trusted list."""
+
+
+class SignatureError(RefusedArtifactError):
+    """A signing key is set and the version's registry entry is unsigned or signed otherwise."""
 
 
 class NoChampionError(RuntimeError):
@@ -62,6 +87,27 @@ class Decision:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def signing_key() -> bytes | None:
+    """The registry's HMAC key from the environment (None when unset or empty)."""
+    value = os.environ.get(SIGNING_KEY_ENV, "")
+    if not value:
+        return None
+    if len(value) < MIN_SIGNING_KEY_CHARS:
+        raise ValueError(
+            f"{SIGNING_KEY_ENV} is set but shorter than {MIN_SIGNING_KEY_CHARS} characters; "
+            "use a long random value, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`"
+        )
+    return value.encode()
+
+
+def _signature(key: bytes, name: str, version: str, entry: dict[str, Any]) -> str:
+    """HMAC-SHA256 of an entry's fields (its signature aside), bound to the model and version."""
+    fields = {k: v for k, v in entry.items() if k != "signature"}
+    message = json.dumps({"model": name, "version": version, "entry": fields}, sort_keys=True)
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
 
 
 def _empty_state() -> State:
@@ -124,10 +170,12 @@ class ModelRegistry:
         card: dict[str, Any],
         extra_files: dict[str, bytes] | None = None,
         *,
-        artifact_name: str = PICKLE,
+        artifact_name: str = SKOPS,
     ) -> str:
         """Store an artifact, its hash, its card and extra files (plots, card.md), then list
-        the version; return the hash. The card's `metrics[<name>].f1` is the test F1."""
+        the version, signed when a signing key is set; return the hash. The card's
+        `metrics[<name>].f1` is the test F1."""
+        key = signing_key()  # a malformed key fails here, before anything is written
         digest = sha256(artifact)
         known = self.versions().get(version)
         if known is not None and known["sha256"] != digest:
@@ -144,6 +192,8 @@ class ModelRegistry:
             "test_f1": card.get("metrics", {}).get(self.name, {}).get("f1"),
             "registered_at": _now(),
         }
+        if key is not None:
+            entry["signature"] = _signature(key, self.name, version, entry)
 
         def add(state: State) -> None:
             state["versions"][version] = entry
@@ -212,6 +262,7 @@ class ModelRegistry:
                     raise NoChampionError(f"{current} is the only champion there has been")
                 target = earlier[0]
             _check_known(state, target)
+            self._check_loadable(target, state["versions"][target])
             _record(state, "rolled_back", target, reason, champion=True)
             return target
 
@@ -222,11 +273,13 @@ class ModelRegistry:
         return json.loads(self.store.get_bytes(f"{self.root}/{version}/card.json"))
 
     def load_bytes(self, version: str) -> bytes:
-        """The artifact's bytes, verified against the hash recorded at registration."""
+        """The artifact's bytes, verified against the registry's signature (when a signing key
+        is set) and against the hash recorded at registration."""
         entry = self._state()["versions"].get(version)
         if entry is None:
             raise KeyError(f"unknown model version {version!r} of {self.name}")
-        data = self.store.get_bytes(f"{self.root}/{version}/{entry.get('artifact', PICKLE)}")
+        self._check_loadable(version, entry)  # refuses entries from before `artifact` was set
+        data = self.store.get_bytes(f"{self.root}/{version}/{entry['artifact']}")
         actual = sha256(data)
         if actual != entry["sha256"]:
             raise TamperedArtifactError(
@@ -236,10 +289,15 @@ class ModelRegistry:
         return data
 
     def load(self, version: str) -> Any:
-        """Unpickle a verified artifact (pickle is only ever applied to checked bytes)."""
-        import pickle
+        """The classifier of `version`, from its verified skops file; nothing else is loaded
+        (label models are JSON: `training.label_models.load_label_model`)."""
+        from training.classifier import loads
 
-        return pickle.loads(self.load_bytes(version))  # bytes verified against the registry
+        data = self.load_bytes(version)
+        try:
+            return loads(data)
+        except RefusedArtifactError as err:
+            raise type(err)(f"{self.name} {version} ({self.uri(version)}): {err}") from None
 
     def champion_or_raise(self) -> str:
         version = self.champion()
@@ -252,6 +310,35 @@ class ModelRegistry:
     def load_champion(self) -> tuple[str, Any]:
         version = self.champion_or_raise()
         return version, self.load(version)
+
+    def _check_loadable(self, version: str, entry: dict[str, Any]) -> None:
+        """Refuse, before reading any artifact, a version stored as a pickle or, when a
+        signing key is set, one whose entry is unsigned or signed with another key."""
+        if entry.get("artifact", LEGACY_PICKLE) == LEGACY_PICKLE:
+            raise UnsafeArtifactError(
+                f"{self.name} {version} is a pickle ({LEGACY_PICKLE}), stored before Sluice "
+                "used skops; a pickle runs code when loaded, so it is never loaded. Retrain "
+                f"(materialize `{self.name}`), or make a newer version champion with "
+                "`python -m training rollback --to VERSION`."
+            )
+        key = signing_key()
+        if key is None:
+            return
+        signature = entry.get("signature")
+        if not isinstance(signature, str):
+            raise SignatureError(
+                f"{self.name} {version} is not signed and {SIGNING_KEY_ENV} is set: only "
+                f"models registered with the key are loaded. Retrain with the key set "
+                f"(materialize `{self.name}`)."
+            )
+        if not hmac.compare_digest(signature, _signature(key, self.name, version, entry)):
+            raise SignatureError(
+                f"{self.name} {version}: its entry in {self.store.uri(self._key)} does not "
+                f"carry a valid signature for {SIGNING_KEY_ENV}: the entry was changed after "
+                "registration, or signed with another key. Check who can write the model "
+                "store, give every process that trains or scores the same key, and retrain "
+                f"(materialize `{self.name}`)."
+            )
 
 
 def _check_known(state: State, version: str) -> None:

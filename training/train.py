@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import pickle
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -52,7 +51,7 @@ def train_classifier(
 ) -> TrainingOutcome:
     """Train, evaluate, register and offer a classifier; `data_versions` (per asset, per
     partition) and `dbt_code_versions` are the lineage only the orchestrator knows."""
-    from training.classifier import SoftLabelClassifier
+    from training.classifier import SoftLabelClassifier, dumps, loads
     from training.evaluation import evaluate
     from training.model_card import git_commit, library_versions
     from weak_supervision import MajorityVoter
@@ -62,10 +61,14 @@ def train_classifier(
     if data.test.empty:
         raise RuntimeError("no gold test rows among the featured comments: land labels/*.csv")
     proba = data.train[[f"p_{c}" for c in task.classes]].to_numpy()
-    model = SoftLabelClassifier(seed=policy.seed)
-    model.fit(data.train, proba, sample_weight=data.train["weight"].to_numpy())
-    artifact = pickle.dumps(model, protocol=5)
+    fitted = SoftLabelClassifier(seed=policy.seed).fit(
+        data.train, proba, sample_weight=data.train["weight"].to_numpy()
+    )
+    artifact = dumps(fitted)
     digest = sha256(artifact)
+    # Evaluate the model as scoring will load it: proves it loads with the trusted types, and
+    # the card's metrics describe the registered bytes.
+    model = loads(artifact)
     lm_version, label_model = load_label_model(store, data.label_model_version)
     y = data.test["gold_label"].to_numpy()
     scores = {

@@ -9,7 +9,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from training.classifier import SoftLabelClassifier
+from training.classifier import SoftLabelClassifier, dumps
 
 TEXTS = [
     "check out my channel http://promo.example.com", "love this song so much",
@@ -67,9 +67,12 @@ def test_hard_labels_are_one_hot_soft_labels(X, proba):
 
 
 def test_training_is_deterministic(X, proba):
+    """In one process; across processes (other hash seeds, other addresses):
+    tests/integration/test_model_store_safety.py."""
     weight = np.linspace(0.5, 1.5, len(X))
     first, second = (SoftLabelClassifier(seed=1).fit(X, proba, weight) for _ in range(2))
     np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    assert dumps(first) == dumps(second)
 
 
 @pytest.mark.parametrize("length", [1, 3, 9])
