@@ -19,6 +19,7 @@ from assets.dbt_args import build_args
 from assets.dbt_project import DAILY_SELECTION, TRANSLATOR, UNPARTITIONED_TESTS, dbt_project
 from orchestration import WAREHOUSE_POOL, daily_partitions
 from resources.dbt import guarded
+from resources.warehouse import WarehouseResource
 
 DBT_PROJECT, DBT_MANIFEST = dbt_project()
 
@@ -47,8 +48,11 @@ def _stream_with_metadata(invocation: DbtCliInvocation) -> Iterator[Any]:
     pool=WAREHOUSE_POOL,
     name="dbt_daily_models",
 )
-def dbt_daily_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+def dbt_daily_models(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
     """Build the day-windowed models for the run's partition range, in one dbt invocation."""
+    warehouse.wait_until_free()
     window = context.partition_time_window
     yield from _stream_with_metadata(
         dbt.cli(build_args((window.start, window.end)), context=context)
@@ -63,6 +67,9 @@ def dbt_daily_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Ite
     pool=WAREHOUSE_POOL,
     name="dbt_full_models",
 )
-def dbt_full_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+def dbt_full_models(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
     """Rebuild the small unpartitioned models (author_activity, stg_gold_labels) in full."""
+    warehouse.wait_until_free()
     yield from _stream_with_metadata(dbt.cli(build_args(), context=context))

@@ -65,6 +65,13 @@ class WarehouseResource(ConfigurableResource):
         finally:
             con.close()
 
+    def wait_until_free(self) -> None:
+        """Wait (bounded, as `connect`) until no other process holds the file's lock: a step
+        that hands the file to another process (dbt) calls it first, so that process does not
+        fail at once on a lock another instance or a standalone `dbt build` still holds."""
+        with self.connect():
+            pass
+
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         """A connection, once no other process holds the file's lock (bounded wait)."""
         timeout = self.lock_timeout_seconds

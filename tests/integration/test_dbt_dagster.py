@@ -10,6 +10,7 @@ from dagster import AssetKey, DagsterInstance, materialize
 from assets.dbt_project import GROUP_NAME
 from assets.transform import dbt_daily_models, dbt_full_models
 from resources.dbt import dbt_resource
+from resources.warehouse import WarehouseResource
 from tests.integration.test_dbt_project import (
     DAILY_MODELS,
     child_bytecode_env,
@@ -47,7 +48,7 @@ def test_two_day_range_materializes_in_one_run(
 
     result = materialize(
         [dbt_daily_models],
-        resources={"dbt": dbt_resource()},
+        resources={"dbt": dbt_resource(), "warehouse": WarehouseResource(path=str(warehouse))},
         instance=DagsterInstance.ephemeral(),
         tags={
             "dagster/asset_partition_range_start": "2015-05-01",

@@ -74,3 +74,31 @@ def test_a_lock_never_released_fails_naming_the_holder(read_only, hold_lock, tmp
     assert f"locked by PID {holder.pid} ({sys.executable} -c " in message
     assert "--token=***" in message and DUMMY_TOKEN not in message
     assert "SLUICE_WAREHOUSE_LOCK_TIMEOUT_SECONDS=2" in message
+
+
+def test_a_dbt_step_waits_for_a_lock_held_by_another_process(
+    hold_lock, tmp_path, monkeypatch, caplog
+):
+    """dbt opens the file itself and would fail at once: the step waits for the lock first."""
+    from dagster import DagsterInstance, materialize
+
+    from assets.transform import dbt_daily_models
+    from resources.dbt import dbt_resource
+    from tests.integration.test_dbt_project import write_fixture_warehouse
+
+    warehouse = tmp_path / "w.duckdb"
+    write_fixture_warehouse(warehouse)
+    monkeypatch.setenv("SLUICE_WAREHOUSE", str(warehouse))
+    holder = hold_lock(15)  # longer than dbt takes to start and open the file
+    with caplog.at_level(logging.INFO):
+        result = materialize(
+        [dbt_daily_models],
+            resources={"dbt": dbt_resource(), "warehouse": WarehouseResource(
+                path=str(warehouse), lock_timeout_seconds=60)},
+            instance=DagsterInstance.ephemeral(),
+            partition_key="2015-05-01",
+            raise_on_error=False,
+        )  # fmt: skip
+    assert result.success  # without the wait, dbt fails at once on the held lock
+    waited = [r.getMessage() for r in caplog.records if "waiting up to 60 s" in r.getMessage()]
+    assert len(waited) == 1 and f"PID {holder.pid}" in waited[0]
