@@ -9,7 +9,6 @@ it with the daemon, so its sensors run as they do under `make ui`.
 import datetime as dt
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import yaml
 from settings import PROJECT_ROOT
 from sluice_cli.backfill import BackfillError, graphql
 from tests.conftest import free_port
+from tests.harness import materialize_waves, stop_process_group
 
 PREP_START = dt.date(2024, 3, 1)
 PREP_DAYS = 3
@@ -71,8 +71,6 @@ def _prepare(env: dict[str, str]) -> None:
     in the waves of `make demo`, recorded in the instance under env's DAGSTER_HOME."""
     import dagster as dg
 
-    from definitions import defs
-    from demo.__main__ import materialization_waves
     from demo.synthetic import generate
     from resources import build_resources
     from resources.dbt import dbt_resource
@@ -89,19 +87,8 @@ def _prepare(env: dict[str, str]) -> None:
                  per_day=80, seed=5, label_share=0.4)  # fmt: skip
         resources = {**build_resources(settings), "dbt": dbt_resource()}
         last = PREP_START + dt.timedelta(days=PREP_DAYS - 1)
-        days = {"dagster/asset_partition_range_start": str(PREP_START),
-                "dagster/asset_partition_range_end": str(last)}  # fmt: skip
         with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
-            for daily, keys in materialization_waves():
-                result = dg.materialize(
-                    list(defs.assets),
-                    selection=[dg.AssetKey.from_user_string(k) for k in keys],
-                    resources=resources,
-                    instance=instance,
-                    tags=days if daily else {},
-                    raise_on_error=False,
-                )
-                assert result.success, f"preparing the instance: the wave {keys} failed"
+            materialize_waves(resources, instance, PREP_START, last)
     finally:
         patch.undo()
 
@@ -125,20 +112,6 @@ def _wait_until_loaded(url: str, process: subprocess.Popen, log: Path) -> None:
             return
         time.sleep(1)
     pytest.fail(f"dagster dev did not load within {STARTUP_TIMEOUT}s:\n{log.read_text()[-5000:]}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """Terminate the whole process group (webserver, daemon, code server, run workers),
-    then kill whatever of it outlived the grace period."""
-    for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            continue
 
 
 @pytest.fixture(scope="session")
@@ -171,7 +144,7 @@ def sluice_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             _wait_until_loaded(url, process, log)
             yield Served(url=url, env=env, home=home, data=data)
         finally:
-            _stop(process)
+            stop_process_group(process, grace_seconds=30)
 
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

@@ -33,6 +33,7 @@ import pytest
 import yaml
 
 from settings import PROJECT_ROOT
+from tests.harness import materialize_waves, stop_process_group
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -115,8 +116,6 @@ def _prepare(env: dict[str, str]) -> None:
     """Land DAYS synthetic days and materialize every asset for them (a champion model
     included), in `make demo`'s waves, in this process, recorded in the instance: the
     never-killed runs the killed ones are compared with."""
-    from definitions import defs
-    from demo.__main__ import materialization_waves
     from demo.synthetic import generate
     from resources import build_resources
     from resources.dbt import dbt_resource
@@ -132,35 +131,10 @@ def _prepare(env: dict[str, str]) -> None:
         generate(LocalObjectStore(settings.landing), start=START, days=DAYS, per_day=80,
                  seed=5, label_share=0.4)  # fmt: skip
         resources = {**build_resources(settings), "dbt": dbt_resource()}
-        days = {"dagster/asset_partition_range_start": str(START),
-                "dagster/asset_partition_range_end": str(LAST)}  # fmt: skip
         with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
-            for daily, keys in materialization_waves():
-                result = dg.materialize(
-                    list(defs.assets),
-                    selection=[dg.AssetKey.from_user_string(k) for k in keys],
-                    resources=resources,
-                    instance=instance,
-                    tags=days if daily else {},
-                    raise_on_error=False,
-                )
-                assert result.success, f"preparing the instance: the wave {keys} failed"
+            materialize_waves(resources, instance, START, LAST)
     finally:
         patch.undo()
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """Stop a process started in its own session, and everything it started."""
-    for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 @pytest.fixture(scope="module")
@@ -217,7 +191,7 @@ def sluice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
         yield Instance(home, data, env, recovery_bound(config["run_monitoring"]),
                        webhook.bodies, reference, logs)  # fmt: skip
     finally:
-        _stop(daemon)
+        stop_process_group(daemon)
         webhook.shutdown()
         webhook.server_close()
 
@@ -271,7 +245,7 @@ class CliRun:
             pytest.fail(f"{self.log.name} still running after {timeout}s:\n{self.output()[-4000:]}")
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process_group(self.process)
 
 
 @pytest.fixture

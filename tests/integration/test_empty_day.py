@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ import duckdb
 import pytest
 
 from settings import PROJECT_ROOT
+from tests.harness import materialize_waves, stop_process_group
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +85,6 @@ def reference_tables(source: Path, root: Path, monkeypatch: pytest.MonkeyPatch) 
     """One range run per `make demo` wave over every landed day, on an ephemeral instance;
     trains the champion into `root / "models"`. Returns the compared tables."""
     from definitions import defs
-    from demo.__main__ import materialization_waves
     from resources import build_resources
     from settings import Settings
 
@@ -95,18 +94,7 @@ def reference_tables(source: Path, root: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("SLUICE_LANDING", str(source))
     settings = Settings.from_env()
     resources = {**defs.resources, **build_resources(settings)}  # the code location's dbt
-    span = {"dagster/asset_partition_range_start": str(EMPTY),
-            "dagster/asset_partition_range_end": str(LANDED[-1])}  # fmt: skip
-    for daily, keys in materialization_waves():
-        result = dg.materialize(
-            list(defs.assets),
-            selection=[dg.AssetKey.from_user_string(k) for k in keys],
-            resources=resources,
-            instance=dg.DagsterInstance.ephemeral(),
-            tags=span if daily else {},
-            raise_on_error=False,
-        )
-        assert result.success, f"the reference range run of {keys} failed"
+    materialize_waves(resources, dg.DagsterInstance.ephemeral(), EMPTY, LANDED[-1])
     return tables(Path(settings.warehouse))
 
 
@@ -155,20 +143,6 @@ def dagster(env: dict[str, str], *args: str, log: Path) -> subprocess.Popen:
             [sys.executable, "-m", *args], cwd=PROJECT_ROOT, env=env,
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop a process started in its own session, and everything it started."""
-    for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: Callable[[], str]) -> None:
@@ -264,7 +238,7 @@ def start_daemon(env: dict[str, str], logs: Path) -> subprocess.Popen:
     try:
         failed = stopping.wait(timeout=120) != 0
     except subprocess.TimeoutExpired:
-        stop(stopping)
+        stop_process_group(stopping)
         raise
     if failed:
         raise RuntimeError(f"stopping retraining_sensor:\n{(logs / 'sensor_stop.log').read_text()}")
@@ -334,7 +308,7 @@ def test_sensor_runs_starting_with_an_empty_day_equal_a_range_run(tmp_path, monk
             assert first_done.dagster_run.run_id == first[0].run_id, report
         finally:
             with suppress(Exception):
-                stop(starting.result(timeout=120))
+                stop_process_group(starting.result(timeout=120))
 
     got = tables(tmp_path / "daemon" / "warehouse.duckdb")
     for name in TABLES:  # the empty day has no rows (and `got == want`, below)
