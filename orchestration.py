@@ -1,8 +1,9 @@
 """Shared wiring definitions: what assets, checks and sensors agree on.
 
-The daily partitions, the warehouse's concurrency pool, the sensors' tick interval and the
-assets' freshness policies live here, so that no stage module imports another: `assets/`,
-`checks/` and `sensors/` all import this module (and `resources/`), never each other.
+The daily partitions, the warehouse's concurrency pool, the sensors' tick interval, the
+assets' freshness policies and how library errors a user can act on become step failures
+live here, so that no stage module imports another: `assets/`, `checks/` and `sensors/` all
+import this module (and `resources/`), never each other.
 """
 
 from collections.abc import Iterator

@@ -12,14 +12,19 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     BackfillPolicy,
-    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 
 from assets.versioning import source_hash
-from orchestration import COMMENT_FEATURES, WAREHOUSE_POOL, daily_partitions, freshness_policy
+from orchestration import (
+    COMMENT_FEATURES,
+    WAREHOUSE_POOL,
+    daily_partitions,
+    freshness_policy,
+    user_errors,
+)
 from resources.stores import ExportsResource, ModelStoreResource
 from resources.warehouse import WarehouseResource
 from storage.tables import replace_window
@@ -66,10 +71,8 @@ def comment_scores(
     from training.registry import ModelRegistry, NoChampionError, RefusedArtifactError
 
     classes = task().classes
-    try:
+    with user_errors(NoChampionError, RefusedArtifactError):
         version, model = ModelRegistry(model_store.store()).load_champion()
-    except (NoChampionError, RefusedArtifactError) as err:
-        raise Failure(description=str(err)) from err
     window = context.partition_time_window
     start, end = window.start.date(), window.end.date()
     scored_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
