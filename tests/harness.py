@@ -1,5 +1,5 @@
-"""What several integration and e2e tests do the same way: materialize the pipeline as
-`make demo` does, and stop a process group they started."""
+"""What several integration and e2e tests do the same way: prepare an instance as `make demo`
+does, stop a process group they started, and tell whether a process is alive."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import os
 import signal
 import subprocess
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pytest
 
 
 def materialize_waves(
@@ -47,3 +49,38 @@ def stop_process_group(process: subprocess.Popen, grace_seconds: float = 20) -> 
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+def prepare_instance(env: Mapping[str, str], first: dt.date, days: int) -> None:
+    """Land `days` synthetic days from `first` and materialize every asset for them (a
+    champion model included) in `make demo`'s waves, recorded in the instance under env's
+    DAGSTER_HOME, with env's SLUICE_ settings."""
+    from demo.synthetic import generate
+    from resources import build_resources
+    from resources.dbt import dbt_resource
+    from settings import Settings
+    from storage.object_store import LocalObjectStore
+
+    patch = pytest.MonkeyPatch()
+    try:
+        for key, value in env.items():
+            if key.startswith(("SLUICE_", "DAGSTER_")):
+                patch.setenv(key, value)
+        settings = Settings.from_env()
+        generate(LocalObjectStore(settings.landing), start=first, days=days, per_day=80,
+                 seed=5, label_share=0.4)  # fmt: skip
+        resources = {**build_resources(settings), "dbt": dbt_resource()}
+        last = first + dt.timedelta(days=days - 1)
+        with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+            materialize_waves(resources, instance, first, last)
+    finally:
+        patch.undo()
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` exists and has not exited (a zombie has)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"

@@ -22,7 +22,7 @@ import yaml
 from settings import PROJECT_ROOT
 from sluice_cli.backfill import BackfillError, graphql
 from tests.conftest import free_port
-from tests.harness import materialize_waves, stop_process_group
+from tests.harness import prepare_instance, stop_process_group
 
 PREP_START = dt.date(2024, 3, 1)
 PREP_DAYS = 3
@@ -66,33 +66,6 @@ def _policy_for_one_day(root: Path) -> Path:
     return path
 
 
-def _prepare(env: dict[str, str]) -> None:
-    """Land PREP_DAYS synthetic days and materialize every asset for them, champion included,
-    in the waves of `make demo`, recorded in the instance under env's DAGSTER_HOME."""
-    import dagster as dg
-
-    from demo.synthetic import generate
-    from resources import build_resources
-    from resources.dbt import dbt_resource
-    from settings import Settings
-    from storage.object_store import LocalObjectStore
-
-    patch = pytest.MonkeyPatch()
-    try:
-        for key, value in env.items():
-            if key.startswith(("SLUICE_", "DAGSTER_")):
-                patch.setenv(key, value)
-        settings = Settings.from_env()
-        generate(LocalObjectStore(settings.landing), start=PREP_START, days=PREP_DAYS,
-                 per_day=80, seed=5, label_share=0.4)  # fmt: skip
-        resources = {**build_resources(settings), "dbt": dbt_resource()}
-        last = PREP_START + dt.timedelta(days=PREP_DAYS - 1)
-        with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
-            materialize_waves(resources, instance, PREP_START, last)
-    finally:
-        patch.undo()
-
-
 def _wait_until_loaded(url: str, process: subprocess.Popen, log: Path) -> None:
     """Until the code location is loaded; fails with the log when it cannot load."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -127,7 +100,7 @@ def sluice_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         SLUICE_POLICY=str(_policy_for_one_day(root)),
         SLUICE_SENSOR_INTERVAL_SECONDS=SENSOR_INTERVAL,
     )
-    _prepare(env)
+    prepare_instance(env, PREP_START, PREP_DAYS)
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"

@@ -33,7 +33,7 @@ import pytest
 import yaml
 
 from settings import PROJECT_ROOT
-from tests.harness import materialize_waves, stop_process_group
+from tests.harness import alive, prepare_instance, stop_process_group
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -112,31 +112,6 @@ def tables(data: Path) -> dict[str, list]:
         return {name: con.execute(sql).fetchall() for name, sql in TABLES.items()}
 
 
-def _prepare(env: dict[str, str]) -> None:
-    """Land DAYS synthetic days and materialize every asset for them (a champion model
-    included), in `make demo`'s waves, in this process, recorded in the instance: the
-    never-killed runs the killed ones are compared with."""
-    from demo.synthetic import generate
-    from resources import build_resources
-    from resources.dbt import dbt_resource
-    from settings import Settings
-    from storage.object_store import LocalObjectStore
-
-    patch = pytest.MonkeyPatch()
-    try:
-        for key, value in env.items():
-            if key.startswith(("SLUICE_", "DAGSTER_")):
-                patch.setenv(key, value)
-        settings = Settings.from_env()
-        generate(LocalObjectStore(settings.landing), start=START, days=DAYS, per_day=80,
-                 seed=5, label_share=0.4)  # fmt: skip
-        resources = {**build_resources(settings), "dbt": dbt_resource()}
-        with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
-            materialize_waves(resources, instance, START, LAST)
-    finally:
-        patch.undo()
-
-
 @pytest.fixture(scope="module")
 def sluice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
     root = tmp_path_factory.mktemp("crash_recovery")
@@ -162,7 +137,7 @@ def sluice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
         SLUICE_SENSOR_INTERVAL_SECONDS="2",
         SLUICE_ALERT_WEBHOOK_URL=f"http://127.0.0.1:{webhook.server_port}/alerts",
     )
-    _prepare(env)
+    prepare_instance(env, START, DAYS)
     # Those runs' dbt steps ended normally: neither dbt nor its watchdog is left behind.
     leftovers = {p: c for p, c in descendants(os.getpid()).items() if "dbt" in c or WATCHDOG in c}
     assert not leftovers, leftovers
@@ -257,19 +232,6 @@ def cli_runs() -> Iterator[list[CliRun]]:
 
 
 # -- processes -------------------------------------------------------------------------------
-
-
-def _state(pid: int) -> str | None:
-    """The process's state letter (R, S, Z...), or None when it no longer exists."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat[stat.rindex(")") + 2]
-
-
-def alive(pid: int) -> bool:
-    return _state(pid) not in (None, "Z")
 
 
 def descendants(pid: int) -> dict[int, str]:

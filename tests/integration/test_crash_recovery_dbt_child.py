@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from settings import PROJECT_ROOT
+from tests.harness import alive
 
 WATCHDOG_MARK = "dbt_watchdog.py"  # in the watchdog's command line (resources/dbt_watchdog.py)
 
@@ -42,18 +43,6 @@ class FakeInvocation:
 
     def fetch_column_metadata(self, with_column_lineage: bool) -> Iterator[str]:
         return self._events
-
-
-def _state(pid: int) -> str | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat[stat.rindex(")") + 2]
-
-
-def alive(pid: int) -> bool:
-    return _state(pid) not in (None, "Z")
 
 
 def watchdogs(expected: int = 0, timeout: float = 5.0) -> list[int]:
