@@ -5,13 +5,14 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SPARK_STAMP := $(VENV)/.installed-spark
 UV_VERSION := 0.13.9
 PORT ?= 3000
 
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 export SLUICE_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install system-deps demo test test-fast ui lint bench lock clean
+.PHONY: install install-spark system-deps demo test test-fast ui lint bench lock clean
 
 install: $(STAMP)
 
@@ -21,11 +22,22 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/uv pip sync -q --compile-bytecode --python $(BIN)/python requirements.lock
 	@touch $@
 
+# The optional Spark engine (pyspark, dbt-spark) on top of the default install: `make test`
+# needs it for the Spark slice; `make demo` and users of the embedded default do not.
+install-spark: $(SPARK_STAMP)
+
+$(SPARK_STAMP): $(STAMP) requirements-spark.lock
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements-spark.lock
+	@touch $@
+
 # Regenerate the lock after editing dependencies in pyproject.toml.
 lock: $(VENV)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q "uv==$(UV_VERSION)"
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -q -o requirements.lock
+	cp requirements.lock requirements-spark.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra spark --python-version 3.11 -q \
+	  -o requirements-spark.lock
 
 demo: $(STAMP)
 	@mkdir -p $(DAGSTER_HOME)
@@ -33,7 +45,7 @@ demo: $(STAMP)
 
 # The whole suite, as CI runs it: unit, integration (real dbt, DuckDB, moto S3, Dagster)
 # and e2e (`dagster dev` and headless Chromium).
-test: $(STAMP) system-deps
+test: $(SPARK_STAMP) system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Unit tests only (pure code, no service): under a minute.
