@@ -6,6 +6,7 @@ live here, so that no stage module imports another: `assets/`, `checks/` and `se
 import this module (and `resources/`), never each other.
 """
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,8 +17,12 @@ from settings import Settings
 
 _SETTINGS = Settings.from_env()
 
+# From SLUICE_START_DATE to SLUICE_END_DATE (inclusive; unset: yesterday, growing daily).
+_END = _SETTINGS.end_date + dt.timedelta(days=1) if _SETTINGS.end_date else None  # exclusive
 daily_partitions = DailyPartitionsDefinition(
-    start_date=_SETTINGS.start_date.isoformat(), timezone="UTC"
+    start_date=_SETTINGS.start_date.isoformat(),
+    end_date=_END.isoformat() if _END else None,
+    timezone="UTC",
 )
 
 # Runs that write the DuckDB file share this pool; its limit is 1 (dagster.yaml), because

@@ -17,7 +17,7 @@ from dagster import (
     asset,
 )
 
-from assets.versioning import source_hash
+from assets.versioning import DayContent, combined_version, day_contents, source_hash
 from orchestration import COMMENT_FEATURES, WAREHOUSE_POOL, daily_partitions, user_errors
 from resources.policies import PoliciesResource
 from resources.stores import ModelStoreResource
@@ -80,23 +80,43 @@ def lf_votes(context: AssetExecutionContext, warehouse: WarehouseResource) -> Ma
         ):
             rows = pa.Table.from_pandas(frame, preserve_index=False)
             replace_window(con, table, rows, start, end, schema)
-    covered = (matrix.L != -1).mean(axis=0) if len(matrix.ids) else np.zeros(len(lfs))
+        stored = [day_contents(con, t, start, end) for t in ("label.lf_votes", "label.lf_coverage")]
+    for day, metadata in _day_metadata(matrix, days.to_numpy(), *stored).items():
+        # Each partition's materialization carries its own day's figures, also in range runs.
+        context.add_asset_metadata(metadata, partition_key=day)
     return MaterializeResult(
         metadata={
-            "rows": len(matrix.ids),
-            "votes": len(votes),
-            "coverage_by_lf": MetadataValue.json(
-                {n: round(float(c), 4) for n, c in zip(matrix.lf_names, covered, strict=True)}
-            ),
-            "any_lf_coverage": float((matrix.L != -1).any(axis=1).mean())
-            if len(matrix.ids)
-            else 0.0,
+            "days_in_run": len(stored[0]),
             "lf_versions": MetadataValue.json(
                 dict(zip(matrix.lf_names, matrix.lf_versions, strict=True))
             ),
-            "dagster/row_count": len(votes),
         }
     )
+
+
+def _day_metadata(
+    matrix, days: np.ndarray, votes: dict[str, DayContent], coverage: dict[str, DayContent]
+) -> dict[str, dict]:
+    """Per day of the window: rows, votes, coverage by LF and by any LF, and a data version
+    hashing the day's stored votes and coverage (a day without comments is empty, not absent)."""
+    fired = pd.DataFrame(matrix.L != -1, columns=list(matrix.lf_names))
+    fired.index = pd.Index([day.isoformat() for day in days], name="partition_date")
+    share = fired.groupby(level=0).mean().reindex(list(votes), fill_value=0.0).round(4)
+    any_lf = fired.any(axis=1).groupby(level=0).mean().reindex(list(votes), fill_value=0.0)
+    rows = fired.groupby(level=0).size().reindex(list(votes), fill_value=0)
+    return {
+        day: {
+            "rows": int(rows[day]),
+            "votes": day_votes.rows,
+            "coverage_by_lf": MetadataValue.json(
+                {name: float(share.at[day, name]) for name in matrix.lf_names}
+            ),
+            "any_lf_coverage": round(float(any_lf[day]), 4),
+            "data_version": combined_version(day_votes, coverage[day]),
+            "dagster/row_count": day_votes.rows,
+        }
+        for day, day_votes in votes.items()
+    }
 
 
 def _coverage_by_day(matrix, days: np.ndarray) -> pd.DataFrame:
@@ -129,9 +149,10 @@ def lf_summary(warehouse: WarehouseResource, policies: PoliciesResource) -> Mate
 
     with warehouse.connect() as con, user_errors(StaleVotesError):
         votes = window_votes(con, task().lfs, policies.training().training_days)
-    L, names = votes.L, votes.lf_names
+    L, names, classes = votes.L, votes.lf_names, task().classes
     dev_rows, dev_y = votes.gold_rows("dev")
     table = summarize(L[dev_rows], names, Y=dev_y) if len(dev_rows) else summarize(L, names)
+    table["polarity"] = [", ".join(classes[v] for v in labels) for labels in table["polarity"]]
     overall = {k: round(float(v), 4) for k, v in dataset_summary(L).items()}
     return MaterializeResult(
         metadata={

@@ -5,6 +5,8 @@ Dagster knows (partition data versions, dbt code versions) to `train_classifier`
 its outcome into metadata.
 """
 
+from dataclasses import asdict
+
 import pyarrow as pa
 from dagster import (
     AssetExecutionContext,
@@ -26,8 +28,10 @@ from resources.warehouse import WarehouseResource
 from storage.tables import replace_table
 from training.dataset import balance, class_counts
 from training.evaluation import comparison_markdown
+from training.registry import ModelRegistry
 from training.task import task
-from training.train import train_classifier
+from training.train import NAME as CLASSIFIER
+from training.train import TrainingOutcome, train_classifier
 from training.votes import StaleVotesError
 from training.warehouse import classifier_data, weak_label_rows
 
@@ -88,6 +92,20 @@ def _partition_versions(context: AssetExecutionContext, key: AssetKey, days: set
     return dict(sorted(versions.items()))
 
 
+def _card_page(model_store: ModelStoreResource, outcome: TrainingOutcome) -> str:
+    """The registered card as one Markdown page with its plots inline (small PNGs as data:
+    URIs), so the UI shows the whole card where a file path would only name it."""
+    from training.model_card import card_markdown
+    from training.plots import compact_png
+
+    registry = ModelRegistry(model_store.store(), CLASSIFIER)
+    card = {**registry.card(outcome.version), "promotion": asdict(outcome.decision)}
+    folder = f"{registry.root}/{outcome.version}"
+    images = {name: compact_png(registry.store.get_bytes(f"{folder}/{name}"))
+              for name in outcome.plot_uris}  # fmt: skip
+    return card_markdown(card, list(images), embedded=images)
+
+
 @asset(
     deps=[training_set],
     group_name="train",
@@ -113,7 +131,7 @@ def classifier(
         data = classifier_data(con, current.lfs)
     days = set(data.partitions)
     data_versions = {key.to_user_string(): _partition_versions(context, key, days)
-                     for key in (RAW_COMMENTS, LF_VOTES)}  # fmt: skip
+                     for key in (RAW_COMMENTS, COMMENT_FEATURES, LF_VOTES)}  # fmt: skip
     outcome = train_classifier(
         data,
         current,
@@ -135,8 +153,10 @@ def classifier(
             "test_metrics": MetadataValue.md(comparison_markdown(outcome.metrics)),
             "test_f1": classifier_metrics["f1"],
             "test_accuracy": classifier_metrics["accuracy"],
-            "model_card": (MetadataValue.url if on_s3 else MetadataValue.path)(outcome.card_uri),
-            "plots": MetadataValue.json(outcome.plot_uris),
+            "model_card": MetadataValue.md(_card_page(model_store, outcome)),
+            "model_card_file": (MetadataValue.url if on_s3 else MetadataValue.path)(
+                outcome.card_uri
+            ),
             "training_rows": outcome.training_rows,
         },
         data_version=DataVersion(outcome.sha256[:16]),

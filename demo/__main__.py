@@ -3,8 +3,9 @@
     python -m demo                       # synthetic stream (the default)
     python -m demo --youtube <folder>    # the UCI YouTube Spam Collection's five CSVs
 
-Runs go through `dagster asset materialize` against $DAGSTER_HOME, exactly as a
-user's backfill would, so they show up later in `make ui`.
+Every asset runs in one run of the code location's asset job, recorded in $DAGSTER_HOME so
+that it shows up later in `make ui`, with a progress line per stage as it goes. The daily
+partitions start at the data's first day (written to $SLUICE_DATA_DIR/sluice.env).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from demo.summary import summary
 from ingest.landing import COMMENTS_PREFIX, InvalidLandingKey, parse_landing_key
 from ingest.policy import Policy
-from settings import PROJECT_ROOT, Settings
+from settings import PROJECT_ROOT, Settings, env_file
 from storage.object_store import ObjectStore, open_store
 
 
@@ -61,36 +62,37 @@ def landed_days(store: ObjectStore) -> tuple[list[dt.date], list[str]]:
 
 
 def materialization_waves() -> list[tuple[bool, list[str]]]:
-    """Asset keys in runnable order, as (partitioned, keys) groups.
+    """Asset keys as the fewest `dagster asset materialize` runs: (partitioned, keys) groups
+    in runnable order, for tools that run the stages through the CLI.
 
-    A run covers either daily or unpartitioned assets, so an asset's wave is the number of
-    times the partitioning switches along its ancestry; groups of one wave are independent.
+    The CLI puts daily and unpartitioned assets in separate runs (a partition range needs a
+    single-run backfill policy on every selected asset), so runs alternate daily (even
+    positions) and unpartitioned (odd); each asset joins the first run of its kind after
+    every parent of the other kind and not before its parents of its own kind.
     """
     from definitions import defs
 
     graph = defs.resolve_asset_graph()
-    level: dict = {}
+    position: dict = {}
     for key in graph.toposorted_asset_keys:
         node = graph.get(key)
         if not node.is_materializable:
             continue
         daily = node.partitions_def is not None
-        level[key] = max(
-            (level[p] + ((graph.get(p).partitions_def is not None) != daily)
-             for p in node.parent_keys if p in level),
-            default=0,
-        )  # fmt: skip
-    groups: dict[tuple[int, bool], list[str]] = {}
-    for key, n in level.items():
-        groups.setdefault((n, graph.get(key).partitions_def is not None), []).append(
-            key.to_user_string()
-        )
-    # Daily groups first within a wave: unpartitioned checks (dbt relationships) may read them.
-    order = sorted(groups, key=lambda group: (group[0], not group[1]))
-    return [(daily, groups[(n, daily)]) for n, daily in order]
+        at = 0 if daily else 1
+        for parent in node.parent_keys:
+            if parent in position:
+                parent_daily = graph.get(parent).partitions_def is not None
+                at = max(at, position[parent] + (parent_daily != daily))
+        position[key] = at + ((at % 2 == 1) == daily)  # the next run of this asset's kind
+    groups: dict[int, list[str]] = {}
+    for key, at in position.items():
+        groups.setdefault(at, []).append(key.to_user_string())
+    return [(at % 2 == 0, groups[at]) for at in sorted(groups)]
 
 
 def materialize(keys: list[str], partition_range: str | None) -> None:
+    """One `dagster asset materialize` run (for tools that run the CLI's waves)."""
     cmd = [sys.executable, "-m", "dagster", "asset", "materialize", "-f", "definitions.py",
            "--select", ",".join(keys)]  # fmt: skip
     if partition_range:
@@ -101,6 +103,23 @@ def materialize(keys: list[str], partition_range: str | None) -> None:
     if done.returncode != 0:
         sys.stderr.write(done.stdout[-20000:] + done.stderr[-20000:])
         raise SystemExit(f"demo: the run for {', '.join(keys)} failed (log above)")
+
+
+def write_partition_range(first: dt.date, last: dt.date) -> Path | None:
+    """Make the daily partitions span the data's days, first to last, for every later process
+    (runs, `make ui`), through the data folder's env file: the UI then shows the demo's days
+    fully materialized, not years of empty ones. SLUICE_START_DATE / SLUICE_END_DATE set in
+    the environment win and are not written; a file in an S3 data folder cannot be."""
+    bounds = {"SLUICE_START_DATE": first, "SLUICE_END_DATE": last}
+    lines = [
+        f"{name}={day.isoformat()}\n" for name, day in bounds.items() if name not in os.environ
+    ]
+    path = env_file()
+    if not lines or path is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(lines))
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,11 +160,21 @@ def main(argv: list[str] | None = None) -> int:
     if not days:
         print("demo: nothing landed", file=sys.stderr)
         return 1
-    late = Policy.load(settings.policy_file).late_arrival_days
-    first = max(days[0] - dt.timedelta(days=late), settings.start_date)
-    partition_range = f"{first}...{days[-1]}"
-    for partitioned, keys in materialization_waves():
-        materialize(keys, partition_range if partitioned else None)
+    # Records may belong to a day before the file landed (late arrivals): start there.
+    first = days[0] - dt.timedelta(days=Policy.load(settings.policy_file).late_arrival_days)
+    last = days[-1]  # records arrive late, never early
+    if "SLUICE_START_DATE" in os.environ:
+        first = max(first, settings.start_date)
+    if "SLUICE_END_DATE" in os.environ and settings.end_date:
+        last = min(last, settings.end_date)
+    if range_file := write_partition_range(first, last):
+        print(
+            f"demo: daily partitions {first} … {last} ({range_file}; remove it to land newer days)"
+        )
+    from demo.run import run_everything  # imports Dagster and the code location: after the file
+
+    if not run_everything(first, last, Path(settings.data_dir) / "demo_run.log"):
+        return 1
     print()
     print(summary(settings.warehouse, settings.model_store))
     return 0

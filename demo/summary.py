@@ -64,10 +64,13 @@ def model_lines(model_store: str) -> list[str]:
         return ["models: no champion yet"]
     versions = sorted(registry.versions())
     latest = registry.card(versions[-1])
+    classes = latest["classes"]
+    # evaluate() scores F1 on the positive class (index 1) for two classes, macro otherwise.
+    f1 = f"F1 ({classes[1]})" if len(classes) == 2 else "macro F1"
     lines = [f"models: champion {champion} ({len(versions)} registered)"]
     for name, m in latest["metrics"].items():
         lines.append(
-            f"  test {name}: accuracy {m['accuracy']:.3f}, F1 {m['f1']:.3f} on {m['rows']} rows"
+            f"  test {name}: accuracy {m['accuracy']:.3f}, {f1} {m['f1']:.3f} on {m['rows']} rows"
         )
     lines.append(f"  model card: {registry.uri(versions[-1], 'card.md')}")
     return lines
@@ -99,7 +102,10 @@ def summary(warehouse_path: str, model_store: str) -> str:
     try:
         lines = [line for stage in STAGES for line in stage(con)]
         lines[-1:-1] = model_lines(model_store)
-        lines.append("see every run, asset, check and the model card in the UI: make ui")
+        lines.append(
+            "see every run, asset, check and the model card (classifier) in the UI: make ui, "
+            "then http://localhost:3000"
+        )
         return "\n".join(lines)
     finally:
         con.close()

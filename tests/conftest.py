@@ -13,6 +13,7 @@ A test outside these folders, or marked with another folder's kind, fails the co
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 from collections.abc import Iterator
@@ -21,6 +22,10 @@ from pathlib import Path
 import pytest
 
 from settings import PROJECT_ROOT
+
+# The suite never reads a data folder's `sluice.env` (`make demo` writes one into data/): a
+# developer's demo must not narrow the partitions the tests see.
+os.environ["SLUICE_ENV_FILE"] = ""
 
 SHARED_YOUTUBE = PROJECT_ROOT.parent / "shared" / "datasets" / "youtube_spam"
 TESTS_DIR = Path(__file__).resolve().parent

@@ -98,15 +98,83 @@ def top_terms_png(terms: dict[str, list[tuple[str, float]]]) -> bytes:
 
 
 def top_terms(
-    pipeline: Any, classes: Sequence[str], n: int = 15
+    pipeline: Any, classes: Sequence[str], n: int = 15, texts: Sequence[str] | None = None
 ) -> dict[str, list[tuple[str, float]]]:
-    """Largest coefficients per class of a fitted features+logistic-regression Pipeline."""
-    names = pipeline.named_steps["features"].get_feature_names_out()
+    """Largest coefficients per class of a fitted features+linear-model Pipeline.
+
+    Hashed features have no names: `texts` (a sample of the training texts) name each hashed
+    column by its most frequent term; without them it shows as `<transformer>#<column>`.
+    """
     coef = pipeline.named_steps["model"].coef_
     if coef.shape[0] == 1:  # binary: one row, positive class = 1
         coef = np.vstack([-coef[0], coef[0]])
-    out = {}
-    for cls, row in zip(classes, coef, strict=True):
-        best = np.argsort(-row)[:n]
-        out[cls] = [(str(names[i]).split("__", 1)[-1], float(row[i])) for i in best]
-    return out
+    best = {cls: np.argsort(-row)[:n] for cls, row in zip(classes, coef, strict=True)}
+    wanted = {int(i) for indices in best.values() for i in indices}
+    names = _feature_names(pipeline.named_steps["features"], wanted, texts)
+    return {
+        cls: [(names[int(i)], float(row[i])) for i in best[cls]]
+        for cls, row in zip(classes, coef, strict=True)
+    }
+
+
+def _feature_names(features: Any, indices: set[int], texts: Sequence[str] | None) -> dict[int, str]:
+    """Names of the output columns `indices` of a fitted ColumnTransformer."""
+    names: dict[int, str] = {}
+    for name, transformer, _ in features.transformers_:
+        span = features.output_indices_[name]
+        inside = sorted(i for i in indices if span.start <= i < span.stop)
+        if not inside:
+            continue
+        hasher = _hashing_vectorizer(transformer)
+        if hasher is None:
+            out = transformer.get_feature_names_out()
+            names.update({i: str(out[i - span.start]) for i in inside})
+            continue
+        terms = _hashed_terms(hasher, texts or [], {i - span.start for i in inside})
+        names.update({i: terms.get(i - span.start, f"{name}#{i - span.start}") for i in inside})
+    return names
+
+
+def _hashing_vectorizer(transformer: Any) -> Any:
+    """The HashingVectorizer a transformer is or starts with, else None."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    steps = [transformer, *getattr(transformer, "named_steps", {}).values()]
+    return next((s for s in steps if isinstance(s, HashingVectorizer)), None)
+
+
+def _hashed_terms(vectorizer: Any, texts: Sequence[str], columns: set[int]) -> dict[int, str]:
+    """For each hashed column in `columns`, the most frequent term of `texts` hashed to it."""
+    from collections import Counter
+
+    from sklearn.feature_extraction import FeatureHasher
+
+    analyze = vectorizer.build_analyzer()
+    counts = Counter(term for text in texts[:5000] for term in analyze(str(text)))
+    if not counts:
+        return {}
+    terms = [term for term, _ in counts.most_common()]
+    hasher = FeatureHasher(n_features=vectorizer.n_features, input_type="string",
+                           alternate_sign=False)  # fmt: skip
+    hashed = hasher.transform([[term] for term in terms])
+    found: dict[int, str] = {}
+    for term, column in zip(terms, hashed.indices, strict=True):
+        if column in columns and column not in found:
+            found[int(column)] = term
+    return found
+
+
+def compact_png(png: bytes, max_width: int = 800, colors: int = 64) -> bytes:
+    """A smaller copy of a plot for inlining in a page (the Dagster UI stores metadata in its
+    event log): scaled down to `max_width` and reduced to a `colors`-colour palette, which
+    charts of a few flat colours survive unharmed; at most the original's size."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        image = image.convert("RGB")
+        if image.width > max_width:
+            height = round(image.height * max_width / image.width)
+            image = image.resize((max_width, height), Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        image.quantize(colors=colors).save(buf, format="PNG", optimize=True)
+    return min(buf.getvalue(), png, key=len)

@@ -1,7 +1,8 @@
 """Sluice as a user meets it: `dagster dev` on a prepared instance. The asset graph and the
 sensors through GraphQL, a new file flowing to its scores with no hand on it, a backfill
-launched from the CLI through the webserver, and the catalog and lineage pages as headless
-Chromium renders them (their DOM after the UI's JavaScript and GraphQL ran)."""
+launched from the CLI through the webserver, the catalog and lineage pages as headless
+Chromium renders them (their DOM after the UI's JavaScript and GraphQL ran), and the model
+card opened from the classifier's page as a user opens it (a click, over DevTools)."""
 
 import datetime as dt
 import os
@@ -19,6 +20,7 @@ from demo.synthetic import generate
 from settings import PROJECT_ROOT
 from sluice_cli.backfill import graphql
 from storage.object_store import LocalObjectStore
+from tests.e2e.cdp import open_page
 from tests.e2e.conftest import ARTIFACTS, NEW_DAY, PREP_START, Served
 
 # Every test starts after the new day's file landed: its run works while they look around.
@@ -300,3 +302,42 @@ def test_backfill_command_launches_one_run_for_a_range(sluice_ui: Served):
 
 def _backfill(url: str, backfill_id: str) -> dict:
     return graphql(url, BACKFILL, {"id": backfill_id})["partitionBackfillOrError"]
+
+
+# The classifier page's metadata row `model_card`: click its "[Show Markdown]" (the UI shows
+# Markdown of more than 1,000 characters in a dialog), as a user would.
+OPEN_MODEL_CARD = """(() => {
+  const row = [...document.querySelectorAll('tr')].find(
+    (tr) => tr.cells.length > 1 && tr.cells[0].textContent.trim() === 'model_card');
+  const link = row && [...row.querySelectorAll('a')].find(
+    (a) => a.textContent.includes('Show Markdown'));
+  if (!link) return false;
+  link.click();
+  return true;
+})()"""
+CARD_SHOWN = "document.body.innerText.includes('Model card: classifier')"
+# Images that loaded: a data: URI the sanitizer dropped, or a PNG that does not decode, has
+# no natural width.
+LOADED_IMAGES = """[...document.querySelectorAll('img')].filter((i) => i.naturalWidth > 0)
+  .map((i) => ({alt: i.alt, src: i.src.slice(0, 22)}))"""
+
+
+def test_classifier_page_shows_the_model_card_with_its_plots(
+    sluice_ui: Served, chromium: str, tmp_path: Path
+):
+    graphql(sluice_ui.url, "mutation SluiceNuxSeen { setNuxSeen }")
+    with open_page(chromium, f"{sluice_ui.url}/assets/classifier", tmp_path / "chromium") as page:
+        opened = page.wait_for(OPEN_MODEL_CARD, 120)
+        shown = opened and page.wait_for(CARD_SHOWN, 60)
+        images = page.wait_for(LOADED_IMAGES, 30) if shown else []
+        page.screenshot(ARTIFACTS / "classifier_model_card.png")
+        dom = page.evaluate("document.documentElement.outerHTML") or ""
+    (ARTIFACTS / "classifier_model_card.html").write_text(dom)
+    assert opened, "the classifier page has no model_card metadata with a [Show Markdown] link"
+    assert shown, "the model card's dialog does not show the card"
+    texts = RenderedPage(dom).texts
+    assert {"Test metrics", "Plots", "Labeling functions", "Data versions by day"} <= texts
+    plots = {"precision_recall.png", "calibration.png", "confusion_matrix.png", "top_terms.png",
+             "labeling_functions.png"}  # fmt: skip
+    inline = {i["alt"] for i in images if i["src"] == "data:image/png;base64,"}
+    assert inline == plots, f"inline plots shown: {images}"
