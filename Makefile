@@ -76,14 +76,25 @@ system-deps:
 # instance made before a section of dagster.yaml existed keeps its own copy, which is never
 # overwritten (it may be customized): say what it lacks. Without run_monitoring and the run
 # launcher, a killed run holds the warehouse pool until someone frees it.
+# `dagster dev` starts in DAGSTER_HOME: started here it warns that ./dagster.yaml is not used
+# (it is not: its copy in DAGSTER_HOME is); PYTHONPATH keeps the repo importable for the
+# instance's run launcher (resources.run_launcher). Services log at WARNING: at INFO every sensor
+# tick printed a line ("skipped: no new files"); ticks and their reasons are on the UI's
+# Automation page. PYTHONWARNINGS drops Dagster 1.13's advice to use `dg dev`/`dg launch`:
+# dg (dagster-dg-cli) is not installed, and `dagster dev` is what this project supports.
+UI_HOME := $(abspath $(DAGSTER_HOME))
+DG_ADVICE := ignore:Function \`dev_command\` is superseded,ignore:Function \`asset_materialize_command\` is superseded
 ui: $(STAMP)
-	@mkdir -p $(DAGSTER_HOME)
-	@test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	@mkdir -p $(UI_HOME)
+	@test -f $(UI_HOME)/dagster.yaml || cp dagster.yaml $(UI_HOME)/dagster.yaml
 	@missing=""; for key in $$(grep -oE '^[a-z_]+:' dagster.yaml); do \
-	  grep -q "^$$key" $(DAGSTER_HOME)/dagster.yaml || missing="$$missing $${key%:}"; done; \
-	  test -z "$$missing" || echo "ui: WARNING: $(DAGSTER_HOME)/dagster.yaml lacks$$missing" \
-	    "(set in ./dagster.yaml); copy it over (cp dagster.yaml $(DAGSTER_HOME)/) or merge them"
-	$(BIN)/dagster dev -w workspace.yaml -p $(PORT)
+	  grep -q "^$$key" $(UI_HOME)/dagster.yaml || missing="$$missing $${key%:}"; done; \
+	  test -z "$$missing" || echo "ui: WARNING: $(UI_HOME)/dagster.yaml lacks$$missing" \
+	    "(set in ./dagster.yaml); copy it over (cp dagster.yaml $(UI_HOME)/) or merge them"
+	@echo "ui: Dagster UI on http://localhost:$(PORT) (instance $(UI_HOME); Ctrl-C stops it)"
+	cd $(UI_HOME) && DAGSTER_HOME=$(UI_HOME) PYTHONPATH=$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH} \
+	  PYTHONWARNINGS="$(DG_ADVICE)" \
+	  $(CURDIR)/$(BIN)/dagster dev -w $(CURDIR)/workspace.yaml -p $(PORT) --log-level warning
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

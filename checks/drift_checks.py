@@ -40,6 +40,9 @@ class ShareColumns:
     hits: str
     total: str
     version: str | None = None
+    # Groups whose share grows with the history by design (LFs on history columns): only a
+    # fall below the reference is judged for them (`observability.drift.share_drift`).
+    growing: frozenset[str] = frozenset()
 
     @property
     def group_columns(self) -> list[str]:
@@ -52,8 +55,24 @@ def _result(day: dt.date, drift: DayDrift, metadata: dict[str, Any]) -> DayResul
     )
 
 
+class _DayByDay:
+    """The shape both drift judges share: one read-only connection, one result per day."""
+
+    def judge_day(self, con: Connection, day: dt.date) -> DayResult:
+        raise NotImplementedError
+
+    def judge(
+        self,
+        context: AssetCheckExecutionContext,
+        warehouse: WarehouseResource,
+        days: list[dt.date],
+    ) -> list[DayResult]:
+        with warehouse.connect(read_only=True) as con:
+            return [self.judge_day(con, day) for day in days]
+
+
 @dataclass(frozen=True)
-class _NumericColumns:
+class _NumericColumns(_DayByDay):
     """How one table's numeric columns are sampled and judged, day by day."""
 
     table: str
@@ -72,7 +91,8 @@ class _NumericColumns:
             self.drift.max_reference_rows,
         )
 
-    def judge_day(self, con: Connection, day: dt.date, rows: int) -> DayResult:
+    def judge_day(self, con: Connection, day: dt.date) -> DayResult:
+        rows = daily_counts(con, self.table, self.partition_column, day, day + _DAY).get(day, 0)
         if rows < self.drift.min_rows:
             reason = f"not judged: {rows} rows, fewer than {self.drift.min_rows}"
             return DayResult(day.isoformat(), Verdict.PASS, reason, judged=False)
@@ -87,16 +107,6 @@ class _NumericColumns:
             "columns": [j.as_metadata() for j in judged],
         }
         return _result(day, day_column_drift(judged, rows, window), metadata)
-
-    def judge(
-        self,
-        context: AssetCheckExecutionContext,
-        warehouse: WarehouseResource,
-        days: list[dt.date],
-    ) -> list[DayResult]:
-        with warehouse.connect(read_only=True) as con:
-            counts = daily_counts(con, self.table, self.partition_column, days[0], days[-1] + _DAY)
-            return [self.judge_day(con, day, counts.get(day, 0)) for day in days]
 
 
 def numeric_drift_judge(
@@ -115,7 +125,7 @@ def numeric_drift_judge(
 
 
 @dataclass(frozen=True)
-class _GroupShares:
+class _GroupShares(_DayByDay):
     """How one table's per-group shares are summed and judged, day by day."""
 
     table: str
@@ -135,23 +145,14 @@ class _GroupShares:
     def judge_day(self, con: Connection, day: dt.date) -> DayResult:
         current = self.totals(con, day, day + _DAY)
         if not current:
-            return DayResult(day.isoformat(), Verdict.PASS, "no rows", judged=False)
+            return DayResult(day.isoformat(), Verdict.PASS, "not judged: no rows", judged=False)
         reference = self.totals(con, reference_start(day, self.drift), day)
-        judged = share_drift(current, reference, self.drift)
+        judged = share_drift(current, reference, self.drift, self.shares.growing)
         metadata = {
             "reference_window": reference_label(day, self.drift),
             "groups": [j.as_metadata() for j in judged],
         }
         return _result(day, day_share_drift(judged), metadata)
-
-    def judge(
-        self,
-        context: AssetCheckExecutionContext,
-        warehouse: WarehouseResource,
-        days: list[dt.date],
-    ) -> list[DayResult]:
-        with warehouse.connect(read_only=True) as con:
-            return [self.judge_day(con, day) for day in days]
 
 
 def share_drift_judge(

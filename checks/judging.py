@@ -16,6 +16,7 @@ range: one step covers every day).
 
 import datetime as dt
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,9 +45,9 @@ class DayResult:
     error that kept it from reaching one.
 
     A day the judge had nothing to say about (no rows, too few rows for a statistic) is
-    `judged=False`: it gets no evaluation, and Dagster shows the check as skipped for that
-    day once the run ends. That keeps a backfill of years cheap: every evaluation is an
-    event write (tens of milliseconds on the embedded instance).
+    `judged=False`: it still gets an evaluation, passed, whose description and metadata say
+    why it was not judged. Without one, Dagster showed the check "Skipped" in the Checks list
+    for the run's other days while the pane showed the judged day "Passed".
     """
 
     partition: str | None
@@ -97,13 +98,16 @@ def _evaluations(
         )
     for result in results:
         subject = subjects[result.partition]
+        judged = (
+            {"judged": True} if result.judged else {"judged": False, "why_not": result.description}
+        )
         yield AssetCheckEvaluation(
             asset_key=spec.asset_key,
             check_name=spec.name,
             passed=result.verdict is Verdict.PASS,
             severity=severity(result.verdict),
             description=result.description,
-            metadata={**result.metadata, **subject.metadata()},
+            metadata={**result.metadata, **judged, **subject.metadata()},
             target_materialization_data=subject.target(),
             blocking=spec.blocking,
             partition=result.partition,
@@ -116,16 +120,20 @@ def _judged(
     warehouse: WarehouseResource,
     days: list[dt.date],
 ) -> tuple[list[DayResult], list[str]]:
-    """Run one judge: the results that get an evaluation, and the days it could not judge."""
+    """Run one judge: the results that get an evaluation (every day it reached a verdict on,
+    judged or not, each saying which), and the days it could not judge (errors)."""
     results = judge.judge(context, warehouse, days)
-    judged = [r for r in results if r.error is None and r.judged]
-    bad = [r for r in judged if r.verdict is not Verdict.PASS]
+    evaluated = [r for r in results if r.error is None]
+    bad = [r for r in evaluated if r.verdict is not Verdict.PASS]
+    skipped = Counter(r.description for r in evaluated if not r.judged)
     context.log.info(
-        f"{judge.name}: {len(judged)} of {len(results)} judged, {len(bad)} failed"
+        f"{judge.name}: {len(evaluated) - skipped.total()} of {len(results)} day(s) judged, "
+        f"{len(bad)} failed"
+        + "".join(f"; {n} not judged ({why})" for why, n in skipped.most_common(3))
         + "".join(f"\n  {r.partition} {r.verdict.name}: {r.description}" for r in bad[:20])
     )
     errors = [f"{judge.name} {r.partition or ''}: {r.error}" for r in results if r.error]
-    return judged, errors
+    return evaluated, errors
 
 
 def _specs(

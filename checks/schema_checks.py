@@ -20,6 +20,7 @@ from checks.judging import DayResult, Judge
 from checks.lineage import latest
 from checks.queries import table_columns
 from observability.schema import AcceptedSchema, judge_table_schema
+from observability.verdict import Verdict
 from resources.instance import check_executions
 from resources.warehouse import WarehouseResource
 
@@ -29,8 +30,8 @@ def accepted_schema(
 ) -> AcceptedSchema | None:
     """The schema (and code version) this check accepted in its latest earlier run.
 
-    Read through every earlier execution, newest first: a range run leaves one planned
-    record per day and judges only its newest, so the baseline can lie behind many of them.
+    Read through every earlier execution, newest first, skipping those that carry no
+    baseline: planned ones, and the days of a range run other than the one it judged.
     """
     for execution in check_executions(instance, check_key):
         if execution.run_id == run_id or execution.evaluation is None:
@@ -55,15 +56,14 @@ def schema_judge(asset: AssetKey, table: str, blocking: bool, name: str) -> Judg
         judged = judge_table_schema(table, current, code_now, previous)
         if not days:
             return [DayResult(None, judged.verdict, judged.reason, judged.metadata)]
-        # A property of the table, not of a day: judged once per run, on its newest day.
+        # A property of the table, not of a day: judged once per run, on its newest day. The
+        # run's other days get a passed evaluation saying so (none is left "Skipped").
+        newest = days[-1].isoformat()
+        elsewhere = f"not judged: the schema is the table's, judged once per run on {newest}"
         return [
-            DayResult(
-                day.isoformat(),
-                judged.verdict,
-                judged.reason,
-                judged.metadata,
-                judged=day == days[-1],
-            )
+            DayResult(day.isoformat(), judged.verdict, judged.reason, judged.metadata)
+            if day == days[-1]
+            else DayResult(day.isoformat(), Verdict.PASS, elsewhere, judged=False)
             for day in days
         ]
 

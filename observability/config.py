@@ -80,7 +80,8 @@ class FreshnessConfig(_Section):
 
     warn_after_hours: float = Field(gt=0)
     fail_after_hours: float = Field(gt=0)
-    partition_deadline_cron: str
+    # Day D's partition is due at this hour (UTC) of D+1 (`observability.freshness`).
+    partition_deadline_utc_hour: float = Field(ge=0, lt=24)
 
     @property
     def warn_after(self) -> dt.timedelta:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -68,3 +69,22 @@ def guarded(invocation: DbtCliInvocation) -> Iterator[None]:
         if watchdog is not None:
             watchdog.wait()  # it exits at once on `done`
         release_in_process_duckdb()
+        discard_run_target(invocation)
+
+
+def discard_run_target(invocation: DbtCliInvocation) -> None:
+    """Remove the invocation's own target folder once dbt succeeded and its events were read.
+
+    dagster-dbt gives every invocation a folder under `dbt_project/target/` (manifest, compiled
+    SQL, run results, a copy of the partial parse: 3.6 MB here), and one session left 24 MB of
+    them. What later invocations need stays: the project's own `target/manifest.json` and
+    partial parse. A failed invocation keeps its folder (dbt.log, the compiled SQL) to debug.
+    """
+    folder = Path(invocation.target_path)
+    runs_root = DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")
+    if (
+        invocation.process.returncode == 0
+        and folder.is_dir()
+        and folder.resolve().parent == runs_root.resolve()
+    ):
+        shutil.rmtree(folder, ignore_errors=True)

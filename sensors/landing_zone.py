@@ -117,10 +117,14 @@ def landing_zone_sensor(
     problems = _first(scan.problems, _SHOWN_PROBLEMS)
     for problem in problems:
         context.log.warning(problem)
+    # The tick history in the UI keeps each request and skip reason; the terminal of
+    # `make ui` gets one line per tick that requests something, none for a quiet tick.
     for run in runs:
-        context.log.info(f"{run.day}: {len(run.files)} file(s) not ingested yet: {run.run_key}")
-    context.log.info(scan.summary())
+        context.log.debug(f"{run.day}: {len(run.files)} file(s) not ingested yet: {run.run_key}")
     if runs:
+        days = sorted(str(r.day) for r in runs)
+        span = days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}"
+        context.log.info(f"requesting {len(runs)} day(s) ({span}): {scan.summary()}")
         return SensorResult(
             run_requests=[_run_request(r) for r in runs], cursor=scan.cursor.encode()
         )

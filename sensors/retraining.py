@@ -125,19 +125,24 @@ def new_vote_days(instance: DagsterInstance, after: int | None) -> tuple[frozens
 def drift_failures(
     instance: DagsterInstance, check_keys: Iterable[AssetCheckKey], since: float
 ) -> tuple[tuple[str, ...], int]:
-    """Drift checks that failed with severity ERROR after `since` (a timestamp), newest first,
-    and the newest such execution's id (0: none).
+    """Drift checks whose newest verdict on a day (since `since`, a timestamp) is a failure
+    with severity ERROR, newest first, and the newest such execution's id (0: none). A day
+    that failed and then passed when re-run is no trigger.
 
     Every execution since the training is read: a range run records one per day, so its
     first day's failure can lie behind hundreds of newer records of the same check.
     """
     found: list[tuple[int, str]] = []
     for key in check_keys:
+        seen: set[str | None] = set()
         for execution in check_executions(instance, key):  # newest first
             if execution.timestamp is None:  # a planned execution stored without its event
                 continue
             if execution.timestamp <= since:  # create_timestamp has whole seconds only
                 break
+            if execution.partition in seen:  # a day judged again since: its newest verdict
+                continue
+            seen.add(execution.partition)
             evaluation = execution.evaluation
             if evaluation and not evaluation.passed and evaluation.severity == ERROR:
                 where = f"[{execution.partition}]" if execution.partition else ""

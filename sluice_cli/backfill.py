@@ -67,8 +67,9 @@ def graphql(url: str, query: str, variables: dict[str, Any] | None = None) -> di
         with urllib.request.urlopen(request, timeout=60) as response:
             answer = json.loads(response.read())
     except (OSError, ValueError) as err:
+        cause = getattr(err, "reason", None) or err  # URLError wraps the socket's error
         raise BackfillError(
-            f"cannot reach the Dagster webserver at {url} ({err}). Is `make ui` running? "
+            f"cannot reach the Dagster webserver at {url} ({cause}). Is `make ui` running? "
             "It listens on http://localhost:$PORT (3000 by default): set PORT as you did for "
             "`make ui`, or pass --url"
         ) from err
@@ -129,18 +130,21 @@ def wait(
     timeout: float,
     poll: float = 3.0,
     report: Callable[[str], None] = print,
+    heartbeat: float = 15.0,
 ) -> dict[str, Any]:
-    """Poll until the backfill finishes, reporting each change of progress; its last status.
-    TimeoutError after `timeout` s."""
-    deadline, last = time.monotonic() + timeout, ""
+    """Poll until the backfill finishes, reporting each change of progress, and the elapsed
+    time every `heartbeat` s while nothing changes (the daemon can take a minute to start
+    the first run); its last status. TimeoutError after `timeout` s."""
+    start = time.monotonic()
+    deadline, last, reported = start + timeout, "", start
     while True:
         backfill = graphql(url, STATUS, {"id": backfill_id})["partitionBackfillOrError"]
         if backfill["__typename"] != "PartitionBackfill":
             raise BackfillError(f"{backfill['__typename']}: {backfill.get('message', '')}")
-        line = progress(backfill)
-        if line != last:
-            report(f"backfill {backfill_id}: {line}")
-            last = line
+        line, now = progress(backfill), time.monotonic()
+        if line != last or now - reported >= heartbeat:
+            report(f"backfill {backfill_id}: {line} after {now - start:.0f} s")
+            last, reported = line, now
         if backfill["status"] in FINISHED:
             return backfill
         if time.monotonic() > deadline:

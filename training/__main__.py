@@ -3,6 +3,7 @@
 python -m training list                  # versions, test F1, champion marked
 python -m training history               # promotions, rejections, rollbacks
 python -m training rollback [--to V]     # champion back to V (default: the previous one)
+python -m training reproduce V           # rebuild V from its card: identical, or why not
 
 A rollback is refused when the version would not load: a pickle from before models were
 stored with skops, or, with SLUICE_MODEL_SIGNING_KEY set, an entry without a valid signature.
@@ -15,11 +16,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from settings import Settings
 from storage.object_store import open_store
 from training.label_models import NAME as LABEL_MODEL
-from training.registry import ModelRegistry, NoChampionError, RefusedArtifactError
+from training.registry import (
+    ModelRegistry,
+    NoChampionError,
+    RefusedArtifactError,
+    RegistryBusyError,
+    UnknownVersionError,
+)
 from training.train import NAME as CLASSIFIER
 
 
@@ -32,7 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     rollback = sub.add_parser("rollback", help="make an earlier model the champion again")
     rollback.add_argument("--to", help="version to restore (default: the previous champion)")
     rollback.add_argument("--reason", default="rollback from the CLI")
+    again = sub.add_parser("reproduce", help="rebuild a classifier from its card and compare")
+    again.add_argument("version")
+    again.add_argument("--workdir", type=Path, help="scratch folder (default: a temporary one)")
+    again.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args(argv)
+    if args.command == "reproduce":
+        from sluice_cli.reproduce import reproduce
+
+        return reproduce(args.version, args.workdir, args.keep)
 
     registry = ModelRegistry(open_store(Settings.from_env().model_store), args.name)
     if args.command == "list":
@@ -50,8 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         try:
             restored = registry.rollback(args.to, args.reason)
-        except (NoChampionError, KeyError, RefusedArtifactError) as err:
+        except (NoChampionError, UnknownVersionError, RefusedArtifactError) as err:
             print(f"rollback refused: {err}", file=sys.stderr)
+            return 1
+        except RegistryBusyError as err:
+            print(f"rollback not done, try again: {err}", file=sys.stderr)
             return 1
         print(f"champion is now {restored}")
     return 0

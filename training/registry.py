@@ -72,6 +72,13 @@ class NoChampionError(RuntimeError):
     """No model has been promoted yet."""
 
 
+class UnknownVersionError(KeyError):
+    """No such version is registered; the message names the versions that are."""
+
+    def __str__(self) -> str:  # KeyError's own str is the repr of its message
+        return str(self.args[0]) if self.args else ""
+
+
 class RegistryBusyError(RuntimeError):
     """registry.json kept changing under an update; nothing was written."""
 
@@ -277,7 +284,7 @@ class ModelRegistry:
         is set) and against the hash recorded at registration."""
         entry = self._state()["versions"].get(version)
         if entry is None:
-            raise KeyError(f"unknown model version {version!r} of {self.name}")
+            raise UnknownVersionError(f"unknown model version {version} of {self.name}")
         self._check_loadable(version, entry)  # refuses entries from before `artifact` was set
         data = self.store.get_bytes(f"{self.root}/{version}/{entry['artifact']}")
         actual = sha256(data)
@@ -343,7 +350,10 @@ class ModelRegistry:
 
 def _check_known(state: State, version: str) -> None:
     if version not in state["versions"]:
-        raise KeyError(f"unknown version {version!r}; known: {sorted(state['versions'])}")
+        known = ", ".join(sorted(state["versions"])) or "none"
+        raise UnknownVersionError(
+            f"unknown version {version}; registered: {known} (`python -m training list`)"
+        )
 
 
 def _record(state: State, event: str, version: str, reason: str, *, champion: bool) -> None:

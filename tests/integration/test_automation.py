@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from demo.synthetic import generate
+from orchestration import daily_partitions
 from sensors.alerts import WEBHOOK_ENV, run_failure_alert_sensor
 from sensors.retraining import retraining_sensor
 from settings import PROJECT_ROOT
@@ -162,6 +163,30 @@ def test_a_drift_failure_early_in_a_long_range_run_still_triggers_retraining(
     [request] = requests(tick(instance, defs))
     reason = request.tags["sluice/retrain_reason"]
     assert reason == "failed drift check(s): comment_features:distribution_drift[2024-01-01]"
+
+
+def test_a_day_whose_drift_failure_passed_when_re_run_is_no_trigger(instance, defs, retrain_env):
+    """Each day counts by its newest verdict: a failure the day's re-run cleared is gone."""
+    materialized(instance, "lf_votes", "2024-03-01")
+    materialized(instance, "classifier")
+    check_failed(instance, "lf_votes", "lf_coverage_share_drift", ERROR, "2024-03-04")
+    assert len(requests(tick(instance, defs))) == 1
+    spec = dg.AssetCheckSpec(
+        "lf_coverage_share_drift", asset="lf_votes", partitions_def=daily_partitions
+    )
+
+    @dg.multi_asset_check(specs=[spec])
+    def rerun(context):
+        yield dg.AssetCheckEvaluation(
+            asset_key=spec.asset_key, check_name=spec.name, passed=True, partition="2024-03-04"
+        )
+        yield dg.Output(None, output_name=spec.get_python_identifier())
+
+    lf_votes = dg.AssetSpec("lf_votes", partitions_def=daily_partitions)
+    day = {f"dagster/asset_partition_range_{end}": "2024-03-04" for end in ("start", "end")}
+    dg.materialize([lf_votes, rerun], instance=instance, tags=day,
+                   selection=dg.AssetSelection.all_asset_checks())  # fmt: skip
+    assert skipped(tick(instance, defs)).startswith("no trigger")
 
 
 class _Hook(BaseHTTPRequestHandler):

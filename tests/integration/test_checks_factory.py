@@ -22,6 +22,7 @@ from assets.ingest import raw_comments
 from checks.factory import ShareColumns, build_daily_checks
 from checks.freshness import partition_freshness_checks
 from orchestration import daily_partitions
+from resources.stores import LandingZoneResource
 from resources.warehouse import WarehouseResource
 
 pytestmark = [pytest.mark.integration]
@@ -66,7 +67,14 @@ def test_an_lf_that_suddenly_covers_nothing_fails_the_coverage_check(tmp_path: P
     checks = build_daily_checks(
         "lf_votes",
         "label.lf_coverage",
-        shares=ShareColumns(group="lf_name", version="lf_version", hits="votes", total="rows"),
+        # lf_link is history-driven here: its share may grow by design, a fall still fails.
+        shares=ShareColumns(
+            group="lf_name",
+            version="lf_version",
+            hits="votes",
+            total="rows",
+            growing=frozenset({"lf_link"}),
+        ),
         volume=False,
         schema=False,
         name_prefix="lf_coverage_",
@@ -82,12 +90,17 @@ def test_an_lf_that_suddenly_covers_nothing_fails_the_coverage_check(tmp_path: P
     last: AssetCheckEvaluation = evaluations[("lf_coverage_share_drift", LAST.isoformat())]
     assert not last.passed and last.severity == AssetCheckSeverity.ERROR
     assert last.description.startswith("share drift in lf_link@v1: share 0.0% vs 2")
+    assert "grows with its history by design" in last.description
     groups = {g["group"]: g for g in last.metadata["groups"].value}
     assert groups["lf_link@v1"]["verdict"] == "ERROR" and groups["lf_caps@v1"]["verdict"] == "PASS"
     assert evaluations[("lf_coverage_share_drift", DAYS[5].isoformat())].passed
-    # Until the reference holds 500 rows per LF there is nothing to compare with: no verdict.
-    judged_days = {day for check, day in evaluations}
-    assert judged_days == {day.isoformat() for day in DAYS[3:]}
+    # Until the reference holds 500 rows per LF there is nothing to compare with: every day
+    # still gets an evaluation (no "Skipped" beside a "Passed"), saying it was not judged.
+    assert {day for _, day in evaluations} == {day.isoformat() for day in DAYS}
+    early = [evaluations[("lf_coverage_share_drift", day.isoformat())] for day in DAYS[:3]]
+    assert all(e.passed and e.metadata["judged"].value is False for e in early)
+    assert all("0 of 3 group(s) judged" in e.metadata["why_not"].value for e in early)
+    assert last.metadata["judged"].value is True
 
 
 def test_class_probabilities_get_volume_schema_and_drift_checks(tmp_path: Path) -> None:
@@ -129,24 +142,59 @@ def test_class_probabilities_get_volume_schema_and_drift_checks(tmp_path: Path) 
 def test_raw_comments_has_a_freshness_policy_and_a_newest_partition_check(
     tmp_path: Path,
 ) -> None:
+    """Historical data (nothing landed after 2024-05-10) is judged against its newest landed
+    day, not the clock; a file landing yesterday makes the clock's day the one expected."""
     spec = next(iter(raw_comments.specs))
     assert spec.freshness_policy is not None
     checks = partition_freshness_checks(["raw_comments"])
     instance = DagsterInstance.ephemeral()
     assets = [AssetSpec("raw_comments", partitions_def=daily_partitions), *checks]
+    landing = tmp_path / "landing"
+    zone = LandingZoneResource(uri=str(landing))
+
+    def land(day: dt.date) -> None:
+        folder = landing / "comments" / f"dt={day.isoformat()}"
+        folder.mkdir(parents=True)
+        (folder / "a.jsonl").write_text('{"comment_id": "1", "text": "hi"}\n')
+
+    def materialized(day: dt.date) -> None:
+        instance.report_runless_asset_event(
+            AssetMaterialization(AssetKey("raw_comments"), partition=day.isoformat())
+        )
 
     def freshness() -> AssetCheckEvaluation:
-        result = materialize(assets, selection=AssetSelection.all_asset_checks(), instance=instance)
+        result = materialize(
+            assets,
+            selection=AssetSelection.all_asset_checks(),
+            instance=instance,
+            resources={"landing_zone": zone},
+            tags={
+                "dagster/asset_partition_range_start": DAYS[0].isoformat(),
+                "dagster/asset_partition_range_end": DAYS[0].isoformat(),
+            },
+        )
         (evaluation,) = result.get_asset_check_evaluations()
+        assert evaluation.partition == DAYS[0].isoformat()  # the day the run planned it for
         return evaluation
 
+    nothing = freshness()
+    assert nothing.passed and nothing.metadata["judged_against"].value == "nothing landed"
+    for day in (LAST, LAST - dt.timedelta(days=3)):
+        land(day)
+    (landing / "comments" / "dt=not-a-day").mkdir()
+    (landing / "comments" / "dt=not-a-day" / "x.jsonl").write_text("{}\n")
     stale = freshness()
     assert not stale.passed and stale.severity == AssetCheckSeverity.WARN
-    today = dt.datetime.now(dt.UTC).date()
+    assert stale.metadata["newest_landed_day"].value == LAST.isoformat()
+    materialized(LAST)
+    historical = freshness()
+    assert historical.passed and "historical data" in str(historical.description)
+    assert historical.metadata["judged_against"].value == "newest landed day"
+
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    land(yesterday)
+    live = freshness()
+    assert not live.passed and live.metadata["judged_against"].value == "clock"
     for back in (1, 2):
-        instance.report_runless_asset_event(
-            AssetMaterialization(
-                AssetKey("raw_comments"), partition=(today - dt.timedelta(days=back)).isoformat()
-            )
-        )
+        materialized(yesterday - dt.timedelta(days=back - 1))
     assert freshness().passed

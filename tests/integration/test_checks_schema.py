@@ -1,9 +1,10 @@
 """The schema check's baseline across range runs longer than a page of check records, on a
 real Dagster instance and a real DuckDB file.
 
-A range run plans one execution of the check per day but judges the schema once, on its
-newest day; every other day stays a planned record. The baseline must be found however many
-such records lie between it and the current run.
+A range run plans one execution of the check per day and judges the schema once, on its
+newest day; every other day gets a passed evaluation that says it was not judged (none is
+left "Skipped"). The baseline must be found however many records lie between it and the
+current run.
 """
 
 import datetime as dt
@@ -31,7 +32,8 @@ DAYS = [dt.date(2024, 1, 1) + dt.timedelta(days=n) for n in range(64)]
 
 
 def schema_check(instance: DagsterInstance, warehouse: Path, days: list[dt.date]):
-    """Run the table's schema check alone over `days` (one range run); its one evaluation."""
+    """Run the table's schema check alone over `days` (one range run); its evaluation of the
+    newest day, after checking that every other day got one saying it was not judged."""
     checks = build_daily_checks("events", "main.events", volume=False)
     result = materialize(
         [AssetSpec("events", partitions_def=daily_partitions), checks],
@@ -44,8 +46,11 @@ def schema_check(instance: DagsterInstance, warehouse: Path, days: list[dt.date]
         },
         raise_on_error=False,
     )
-    (evaluation,) = result.get_asset_check_evaluations()
-    return evaluation
+    evaluations = {e.partition: e for e in result.get_asset_check_evaluations()}
+    assert sorted(evaluations) == [day.isoformat() for day in days]
+    others = [evaluations[day.isoformat()] for day in days[:-1]]
+    assert all(e.passed and e.metadata["judged"].value is False for e in others)
+    return evaluations[days[-1].isoformat()]
 
 
 @pytest.fixture

@@ -98,6 +98,30 @@ def test_an_lf_that_suddenly_covers_nothing_is_an_error() -> None:
     assert not by_group["lf_new@1"].judged  # a new LF (or version) has no baseline yet
 
 
+def test_a_near_certain_share_on_a_few_hundred_rows_is_not_drift() -> None:
+    """100 % against 98.5 % is sampling noise on 190 rows (a fixed 1e-4 floor for the
+    empty bin scored it PSI 0.1, a warning); with Jeffreys' smoothing it passes, while a
+    share that truly vanishes stays an error."""
+    judged = share_drift({"lf@1": (190, 190)}, {"lf@1": (5319, 5400)}, CONFIG)[0]
+    assert judged.judged and judged.verdict is Verdict.PASS and judged.psi < 0.05
+    gone = share_drift({"lf@1": (0, 190)}, {"lf@1": (1080, 5400)}, CONFIG)[0]
+    assert gone.verdict is Verdict.ERROR
+
+
+def test_a_history_driven_lf_may_grow_but_not_fall() -> None:
+    """repeat_author covers more as authors accumulate history (the demo: 56 % on its first
+    day, 99 % a month later): judged like with like, growth passes and a fall is drift."""
+    reference = {"repeat_author@1": (4100, 5400), "has_link@1": (1000, 5400)}
+    grown = {"repeat_author@1": (188, 190), "has_link@1": (190, 190)}
+    by_group = {d.group: d for d in share_drift(grown, reference, CONFIG, {"repeat_author"})}
+    assert by_group["repeat_author@1"].verdict is Verdict.PASS
+    assert by_group["repeat_author@1"].judged and by_group["repeat_author@1"].grows
+    assert by_group["has_link@1"].verdict is Verdict.ERROR  # not history-driven: judged both ways
+    fallen = share_drift({"repeat_author@1": (60, 190)}, reference, CONFIG, {"repeat_author"})[0]
+    assert fallen.verdict is Verdict.ERROR
+    assert "grows with its history by design" in fallen.describe()
+
+
 def test_share_psi_matches_the_documented_example() -> None:
     assert share_psi(0.2, 0.0) == pytest.approx(1.56, abs=0.01)
     assert share_psi(0.3, 0.3) == 0
