@@ -8,6 +8,7 @@ from dagster import Definitions, in_process_executor
 
 from assets.ingest import gold_labels, raw_comments
 from assets.label import label_model, lf_summary, lf_votes, weak_labels
+from assets.labeling_queue import labeling_queue
 from assets.score import comment_scores
 from assets.train import classifier, training_set
 from assets.transform import dbt_daily_models, dbt_full_models
@@ -26,6 +27,7 @@ defs = Definitions(
         lf_summary,
         label_model,
         weak_labels,
+        labeling_queue,
         training_set,
         classifier,
         comment_scores,

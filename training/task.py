@@ -1,6 +1,6 @@
-"""The task being learned: its class names and labeling functions, from `labeling_functions/`
-(the folder a user edits), loaded on first use because the LFs import the weak-supervision
-library."""
+"""The task being learned: its class names and labeling functions, from the module of
+`labeling_functions/` (the folder a user edits) that `SLUICE_TASK` names, loaded on first use
+because the LFs import the weak-supervision library."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ class Task(NamedTuple):
         return {lf.name: lf.version for lf in self.lfs}
 
 
-def task() -> Task:
-    import labeling_functions
+def task(name: str | None = None) -> Task:
+    """Task `name` (a module of `labeling_functions/`); by default the one `SLUICE_TASK` sets."""
+    from labeling_functions import task_module
 
-    return Task(labeling_functions.CLASSES, labeling_functions.LFS)
+    module = task_module(name)
+    return Task(module.CLASSES, module.LFS)
