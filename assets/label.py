@@ -144,11 +144,14 @@ def _coverage_by_day(matrix, days: np.ndarray) -> pd.DataFrame:
     description="LF analysis over the training window against the dev gold labels.",
 )
 def lf_summary(warehouse: WarehouseResource, policies: PoliciesResource) -> MaterializeResult:
+    from training.labeling_queue import uncovered_report
     from weak_supervision import dataset_summary, to_markdown
     from weak_supervision import lf_summary as summarize
 
     with warehouse.connect() as con, user_errors(StaleVotesError):
         votes = window_votes(con, task().lfs, policies.training().training_days)
+        # Which rows no LF covers, by slice with example texts: where the next LF would help.
+        uncovered = uncovered_report(con, votes, policies.training().seed)
     L, names, classes = votes.L, votes.lf_names, task().classes
     dev_rows, dev_y = votes.gold_rows("dev")
     table = summarize(L[dev_rows], names, Y=dev_y) if len(dev_rows) else summarize(L, names)
@@ -160,6 +163,7 @@ def lf_summary(warehouse: WarehouseResource, policies: PoliciesResource) -> Mate
             "training_rows": len(votes.ids),
             "dev_rows": len(dev_rows),
             "dataset": MetadataValue.json(overall),
+            "uncovered_slices": MetadataValue.md(uncovered),
         }
     )
 

@@ -46,9 +46,14 @@ def stop_process_group(process: subprocess.Popen, grace_seconds: float = 20) -> 
             return
         try:
             process.wait(timeout=grace)
-            return
+            break
         except subprocess.TimeoutExpired:
             continue
+    # The leader is gone; children that ignored SIGTERM (the daemon's code servers) are not.
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def prepare_instance(env: Mapping[str, str], first: dt.date, days: int) -> None:
