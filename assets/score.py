@@ -1,17 +1,15 @@
 """Score assets: the champion classifier scores each day's comments, in the warehouse
-and as Parquet exports under `scores/dt=YYYY-MM-DD/` in the exports store."""
+and as Parquet exports under `scores/dt=YYYY-MM-DD/` in the exports store.
+
+Thin wiring around `training.scoring`, which streams the window in Arrow batches."""
 
 import datetime as dt
-import io
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from dagster import (
     AssetExecutionContext,
     AssetKey,
     BackfillPolicy,
+    DataVersion,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -27,22 +25,23 @@ from orchestration import (
 )
 from resources.stores import ExportsResource, ModelStoreResource
 from resources.warehouse import WarehouseResource
-from storage.tables import replace_window
 from training.task import task
-from training.warehouse import scores_schema
 
 
-def score_frame(features: pd.DataFrame, model, version: str, classes, scored_at) -> pd.DataFrame:
-    """The scores table for some featured comments (pure; tests call it directly)."""
-    proba = model.predict_proba(features) if len(features) else np.zeros((0, len(classes)))
-    out = features[["comment_id", "partition_date"]].reset_index(drop=True)
-    out["partition_date"] = pd.to_datetime(out["partition_date"]).dt.date  # DATE, as upstream
-    out["predicted_label"] = proba.argmax(axis=1).astype("int32")
-    for i, name in enumerate(classes):
-        out[f"p_{name}"] = proba[:, i]
-    out["model_version"] = version
-    out["scored_at"] = pd.Timestamp(scored_at)
-    return out
+def _day_metadata(scored, day: str, version: str) -> dict:
+    """One partition's own figures: its rows, rows per predicted class, mean probabilities,
+    export and the data version of its scores."""
+    figures = scored.days[day]
+    export = scored.exports.get(day)
+    return {
+        "rows": figures.rows,
+        "model_version": version,
+        "predicted_by_class": MetadataValue.json(figures.rows_by_class),
+        **{f"mean_p_{name}": p for name, p in figures.mean_proba.items()},
+        **({"export": export} if export else {}),
+        "data_version": figures.data_version,
+        "dagster/row_count": figures.rows,
+    }
 
 
 @asset(
@@ -57,9 +56,10 @@ def score_frame(features: pd.DataFrame, model, version: str, classes, scored_at)
     freshness_policy=freshness_policy("comment_scores"),
     description=(
         "The champion model's scores for the day's comments (score.comment_scores: "
-        "`predicted_label`, one `p_<class name>` probability per class, `model_version`, "
-        "`scored_at`), exported as Parquet to "
-        "scores/dt=YYYY-MM-DD/ in the exports store. Re-running a day replaces it."
+        "`predicted_label`, one probability column per class named `p_` followed by the class "
+        "name, `model_version`, `scored_at`), exported as Parquet to "
+        "scores/dt=YYYY-MM-DD/ in the exports store. Scored in batches; re-running a day "
+        "replaces it. Each day's materialization carries that day's own counts and data version."
     ),
 )
 def comment_scores(
@@ -69,40 +69,21 @@ def comment_scores(
     exports: ExportsResource,
 ) -> MaterializeResult:
     from training.registry import ModelRegistry, NoChampionError, RefusedArtifactError
+    from training.scoring import score_window
 
     classes = task().classes
     with user_errors(NoChampionError, RefusedArtifactError):
         version, model = ModelRegistry(model_store.store()).load_champion()
     window = context.partition_time_window
-    start, end = window.start.date(), window.end.date()
     scored_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     with warehouse.connect() as con:
-        features = con.execute(
-            "SELECT * FROM main.comment_features WHERE partition_date >= ? AND partition_date < ? "
-            "ORDER BY partition_date, comment_id",
-            [start, end],
-        ).df()
-        scores = score_frame(features, model, version, classes, scored_at)
-        table = pa.Table.from_pandas(scores, preserve_index=False)
-        replace_window(con, "score.comment_scores", table, start, end, scores_schema(classes))
-    store = exports.store()
-    exported = {}
-    for day, rows in scores.groupby("partition_date"):
-        key = f"scores/dt={pd.Timestamp(day).date()}/scores.parquet"
-        buf = io.BytesIO()
-        pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), buf)
-        store.put_bytes(key, buf.getvalue())
-        exported[key] = len(rows)
-    means = {f"mean_p_{c}": float(scores[f"p_{c}"].mean()) for c in classes if len(scores)}
+        scored = score_window(con, exports.store(), model, version, classes,
+                              (window.start.date(), window.end.date()), scored_at)  # fmt: skip
+    for day in scored.days:
+        # Each partition's materialization carries its own day's figures, also in range runs.
+        context.add_asset_metadata(_day_metadata(scored, day, version), partition_key=day)
+    context.log.info(f"scored {scored.rows} rows over {len(scored.days)} day(s) with {version}")
     return MaterializeResult(
-        metadata={
-            "rows": len(scores),
-            "model_version": version,
-            "predicted_by_class": MetadataValue.json(
-                {c: int((scores["predicted_label"] == i).sum()) for i, c in enumerate(classes)}
-            ),
-            **means,
-            "exports": MetadataValue.json({store.uri(k): n for k, n in exported.items()}),
-            "dagster/row_count": len(scores),
-        }
+        metadata={"model_version": version, "days_in_run": len(scored.days)},
+        data_version=DataVersion(scored.data_version),
     )

@@ -23,12 +23,14 @@ from assets.versioning import source_hash
 from orchestration import COMMENT_FEATURES, RAW_COMMENTS, WAREHOUSE_POOL, user_errors
 from resources.instance import materializations
 from resources.policies import PoliciesResource
-from resources.stores import ModelStoreResource
+from resources.stores import LandingZoneResource, ModelStoreResource
 from resources.warehouse import WarehouseResource
 from storage.tables import replace_table
 from training.dataset import balance, class_counts
 from training.evaluation import comparison_markdown
+from training.lineage import build_inputs
 from training.registry import ModelRegistry
+from training.self_training import uncovered_rows
 from training.task import task
 from training.train import NAME as CLASSIFIER
 from training.train import TrainingOutcome, train_classifier
@@ -125,13 +127,18 @@ def classifier(
     warehouse: WarehouseResource,
     model_store: ModelStoreResource,
     policies: PoliciesResource,
+    landing_zone: LandingZoneResource,
 ) -> MaterializeResult:
     current = task()
     with warehouse.connect() as con, user_errors(StaleVotesError):
         data = classifier_data(con, current.lfs)
+        unlabeled = uncovered_rows(con)
     days = set(data.partitions)
     data_versions = {key.to_user_string(): _partition_versions(context, key, days)
                      for key in (RAW_COMMENTS, COMMENT_FEATURES, LF_VOTES)}  # fmt: skip
+    # Landing files with their ETags and both policies: what `training reproduce` checks.
+    inputs = build_inputs(landing_zone.store(), data.partitions, policies.ingest_file,
+                          policies.training_file)  # fmt: skip
     outcome = train_classifier(
         data,
         current,
@@ -139,6 +146,8 @@ def classifier(
         model_store.store(),
         data_versions=data_versions,
         dbt_code_versions=dbt_code_versions(),
+        inputs=inputs,
+        unlabeled=unlabeled,
     )
     context.log.info(f"classifier {outcome.version}: {outcome.decision.reason}")
     on_s3 = outcome.card_uri.startswith("s3://")

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from settings import PROJECT_ROOT
 from storage.object_store import ObjectStore
@@ -48,12 +49,18 @@ def train_classifier(
     *,
     data_versions: dict[str, dict[str, str]],
     dbt_code_versions: dict[str, str | None],
+    inputs: dict[str, Any] | None = None,
+    unlabeled: pd.DataFrame | None = None,
 ) -> TrainingOutcome:
     """Train, evaluate, register and offer a classifier; `data_versions` (per asset, per
-    partition) and `dbt_code_versions` are the lineage only the orchestrator knows."""
+    partition) and `dbt_code_versions` are the lineage only the orchestrator knows, `inputs`
+    the landing files and policies (`training.lineage.build_inputs`) a rebuild must find again.
+    `unlabeled` (comment_features of the window's rows no LF voted on,
+    `training.self_training.uncovered_rows`) feeds self-training; None: weak labels only."""
     from training.classifier import SoftLabelClassifier, dumps, loads
     from training.evaluation import evaluate
     from training.model_card import git_commit, library_versions
+    from training.self_training import dev_rows, self_train
     from weak_supervision import MajorityVoter
 
     if data.train.empty:
@@ -61,10 +68,16 @@ def train_classifier(
     if data.test.empty:
         raise RuntimeError("no gold test rows among the featured comments: land labels/*.csv")
     proba = data.train[[f"p_{c}" for c in task.classes]].to_numpy()
-    fitted = SoftLabelClassifier(seed=policy.seed).fit(
-        data.train, proba, sample_weight=data.train["weight"].to_numpy()
+    uncovered = data.train.iloc[:0] if unlabeled is None else unlabeled
+    trained = self_train(
+        SoftLabelClassifier(seed=policy.seed),
+        data.train,
+        proba,
+        data.train["weight"].to_numpy(),
+        uncovered,
+        dev_rows([data.train, uncovered], data.gold),
     )
-    artifact = dumps(fitted)
+    artifact = dumps(trained.model)
     digest = sha256(artifact)
     # Evaluate the model as scoring will load it: proves it loads with the trusted types, and
     # the card's metrics describe the registered bytes.
@@ -85,7 +98,10 @@ def train_classifier(
         "classes": list(task.classes),
         "config": model.get_params(),
         "metrics": metrics,
-        "training": {"rows": len(data.train), "policy": policy.model_dump()},
+        "training": {"rows": len(data.train), "policy": policy.model_dump(),
+                     "rows_by_source": trained.rows_by_source,
+                     "self_training": {"uncovered_rows": len(uncovered),
+                                       "rounds": trained.rounds}},
         "lineage": {
             "partitions": data.partitions,
             "data_versions": data_versions,
@@ -94,13 +110,24 @@ def train_classifier(
                             "class_balance": label_model.class_balance_.round(4).tolist()},
             "dbt_code_versions": dbt_code_versions,
             "git_commit": git_commit(PROJECT_ROOT),
+            **{key: value for key, value in (inputs or {}).items() if key != "training_policy"},
         },
         "libraries": library_versions(),
     }  # fmt: skip
     card = json.loads(json.dumps(card, sort_keys=True))  # as stored, so card.md shows it so
     plots = _plots(data, task, y, scores, metrics, model)
     registry = ModelRegistry(store, NAME)
-    decision = _publish(registry, artifact, card, plots, policy.champion_tolerance)
+    twin = _registered_twin(registry, digest, card["lineage"])
+    if twin is None:
+        decision = _publish(registry, artifact, card, plots, policy.champion_tolerance)
+    else:  # the same bytes from the same inputs (a second `make demo`): one version, not two
+        version = twin
+        decision = Decision(
+            twin,
+            registry.champion() == twin,
+            f"identical to registered version {twin} (same artifact SHA-256 and lineage): "
+            "not registered again",
+        )
     return TrainingOutcome(
         version=version,
         sha256=digest,
@@ -111,6 +138,16 @@ def train_classifier(
         plot_uris={name: registry.uri(version, name) for name in plots},
         training_rows=len(data.train),
     )
+
+
+def _registered_twin(registry: ModelRegistry, digest: str, lineage: dict[str, Any]) -> str | None:
+    """The newest registered version with artifact SHA-256 `digest` and the same lineage (the
+    same partitions, data and code versions, LF versions, label model and commit), if any."""
+    registered = list(registry.versions().items())  # in order of registration
+    for version, entry in reversed(registered):
+        if entry.get("sha256") == digest and registry.card(version).get("lineage") == lineage:
+            return version
+    return None
 
 
 def _publish(
@@ -154,9 +191,18 @@ def _plots(
         "confusion_matrix.png": plots.confusion_png(
             metrics["classifier"]["confusion_matrix"], task.classes
         ),
-        "top_terms.png": plots.top_terms_png(plots.top_terms(model.pipeline_, task.classes)),
+        "top_terms.png": plots.top_terms_png(
+            plots.top_terms(model.pipeline_, task.classes, texts=_term_sample(data))
+        ),
         "labeling_functions.png": plots.lf_png(data.lf_names, coverage, accuracy),
     }
+
+
+def _term_sample(data: ClassifierData, rows: int = 20_000) -> list[str]:
+    """Training texts that name the hashed columns in the top-terms plot (a bounded sample:
+    the hashed model keeps no vocabulary)."""
+    texts = data.train["text"].dropna()
+    return texts.sample(min(rows, len(texts)), random_state=0).tolist()
 
 
 def _lf_quality(data: ClassifierData) -> tuple[list[float], list[float]]:

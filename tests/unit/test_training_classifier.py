@@ -1,5 +1,6 @@
-"""The end classifier follows scikit-learn's estimator conventions, and refuses sample
-weights that do not match its rows before using them."""
+"""The end classifier follows scikit-learn's estimator conventions, refuses sample weights
+that do not match its rows before using them, holds nothing that grows with the rows it was
+trained on, and trains on repeated inputs once with their weights summed."""
 
 from __future__ import annotations
 
@@ -31,11 +32,14 @@ def proba() -> np.ndarray:
 
 
 def test_hyperparameters_are_init_arguments_and_clone_works(X, proba):
-    model = SoftLabelClassifier(seed=3, C=2.0, char_ngrams=(2, 4), numeric_columns=("url_count",))
+    model = SoftLabelClassifier(
+        seed=3, alpha=1e-4, char_ngrams=(2, 4), numeric_columns=("url_count",)
+    )
     params = model.get_params()
     assert params["seed"] == 3 and params["char_ngrams"] == (2, 4)
-    assert set(params) == {"seed", "C", "word_ngrams", "char_ngrams", "min_df",
-                           "numeric_columns", "max_iter", "min_label_weight"}  # fmt: skip
+    assert set(params) == {"seed", "C", "alpha", "word_ngrams", "char_ngrams", "n_features",
+                           "numeric_columns", "max_iter", "sgd_above", "sgd_epochs",
+                           "min_label_weight"}  # fmt: skip
     twin = clone(model)
     assert twin is not model and twin.get_params() == params
     assert not hasattr(model, "pipeline_") and not hasattr(model, "classes_")
@@ -44,7 +48,7 @@ def test_hyperparameters_are_init_arguments_and_clone_works(X, proba):
     model.fit(X, proba)
     assert not hasattr(twin, "pipeline_")  # clone copies hyperparameters, never fitted state
     np.testing.assert_array_equal(twin.fit(X, proba).predict_proba(X), model.predict_proba(X))
-    assert clone(model.set_params(C=5.0)).C == 5.0
+    assert clone(model.set_params(alpha=5e-5)).alpha == 5e-5
 
 
 def test_fitted_attributes_and_predictions(X, proba):
@@ -90,3 +94,58 @@ def test_labels_that_do_not_match_the_rows_are_refused(X, proba):
 def test_labels_missing_a_class_are_refused(X, proba):
     with pytest.raises(ValueError, match="cover 2 of 3 classes"):
         SoftLabelClassifier().fit(X, np.column_stack([proba, np.zeros(len(X))]))
+
+
+def test_fitted_state_does_not_grow_with_the_rows(X, proba):
+    """Hashed features: the same array sizes after 8 rows and after 800 distinct ones."""
+    rng = np.random.default_rng(0)
+    words = " ".join(TEXTS).split()
+    many = pd.DataFrame({"text": [" ".join(rng.choice(words, 6)) + f" {i}" for i in range(800)]})
+    many_proba = np.eye(2)[rng.integers(2, size=800)]
+
+    def sizes(model: SoftLabelClassifier) -> list[int]:
+        features = model.pipeline_.named_steps["features"].named_transformers_
+        idf = [
+            features[name].named_steps["tfidftransformer"].idf_.size for name in ("words", "chars")
+        ]
+        return [*idf, model.pipeline_.named_steps["model"].coef_.size]
+
+    small = SoftLabelClassifier(n_features=2**12).fit(X, proba)
+    large = SoftLabelClassifier(n_features=2**12).fit(many, many_proba)
+    assert sizes(small) == sizes(large) == [2**12, 2**12, 2 * 2**12]
+    assert not any(hasattr(s, "vocabulary_") for s in _steps(large))
+
+
+def _steps(model: SoftLabelClassifier) -> list:
+    features = model.pipeline_.named_steps["features"].named_transformers_.values()
+    return [step for pipe in features for step in getattr(pipe, "named_steps", {}).values()]
+
+
+def test_repeated_inputs_train_as_one_row_with_summed_weights(X, proba):
+    """Eight rows twice over, or once with double weight: the same loss, the same model."""
+    twice = SoftLabelClassifier(seed=2).fit(pd.concat([X, X], ignore_index=True),
+                                            np.vstack([proba, proba]))  # fmt: skip
+    doubled = SoftLabelClassifier(seed=2).fit(X, proba, sample_weight=np.full(len(X), 2.0))
+    np.testing.assert_array_equal(twice.predict_proba(X), doubled.predict_proba(X))
+    assert dumps(twice) == dumps(doubled)
+
+
+def test_scoring_repeated_inputs_scores_each_row(X, proba):
+    model = SoftLabelClassifier(seed=0).fit(X, proba)
+    shuffled = pd.concat([X, X.iloc[::-1]], ignore_index=True)
+    scores = model.predict_proba(shuffled)
+    np.testing.assert_array_equal(scores[: len(X)], model.predict_proba(X))
+    np.testing.assert_array_equal(scores[len(X) :], model.predict_proba(X)[::-1])
+    assert model.predict_proba(X.iloc[:0]).shape == (0, 2)
+
+
+def test_sgd_takes_over_above_sgd_above_rows_and_round_trips(X, proba):
+    """Small sets get the exact L-BFGS fit, large ones averaged SGD; both store and load."""
+    from training.classifier import loads
+
+    small = SoftLabelClassifier(seed=0).fit(X, proba)
+    large = SoftLabelClassifier(seed=0, sgd_above=4).fit(X, proba)
+    assert type(small.pipeline_.named_steps["model"]).__name__ == "LogisticRegression"
+    assert type(large.pipeline_.named_steps["model"]).__name__ == "SGDClassifier"
+    for model in (small, large):
+        np.testing.assert_array_equal(loads(dumps(model)).predict_proba(X), model.predict_proba(X))
