@@ -1,9 +1,11 @@
 """Great Expectations suites (`expectations/`) as blocking asset checks.
 
 GX 1.x is called directly (dagster-ge supports neither GX 1.x nor pandas 3), through the
-runner, which imports GX only when a check runs. A daily check reads its run's days in
-chunks of whole days, validates each per-row suite once per chunk and splits the result by
-day, and validates the day-profile suites day by day. Every day gets its own evaluation:
+runner, which imports GX only when a check runs. Every expectation with a SQL form is judged
+in the warehouse over every row of each day (`expectations.warehouse`: one grouped query per
+suite, nothing pulled into pandas); GX validates each suite on a bounded deterministic
+sample, once per run for a per-row suite (split by day) and per day for a day profile, for
+the expectations only it can judge and for the Data Docs. Every day gets its own evaluation:
 statistics, per failing expectation the unexpected count, percentage and examples, links
 to the Data Docs, and the materialization it judged. An expectation that raised is an
 error of the check (the step fails for that day), never a data verdict.
@@ -11,23 +13,32 @@ error of the check (the step fails for that day), never a data verdict.
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from dagster import AssetCheckExecutionContext, MetadataValue
 
 from checks.judging import DayResult, Judge
-from checks.queries import daily_counts, day_frame, whole_table
-from expectations.runner import Status, SuiteOutcome, SuiteRunner, iso_day, split_by_day
+from expectations.runner import (
+    Status,
+    SuiteOutcome,
+    SuiteRunner,
+    iso_day,
+    split_by_day,
+    worst_status,
+)
 from expectations.suites import Suite
+from expectations.warehouse import judge, plan, sample_frame
 from observability.verdict import Verdict, worst
 from resources.warehouse import WarehouseResource
 from settings import Settings
 
 CHECK_NAME = "expectation_suites"
-# Rows validated in one GX batch: whole days up to this size, so memory stays bounded in a
-# backfill of years while a typical range is one batch.
-CHUNK_ROWS = 200_000
+# Rows GX validates per suite and run: a deterministic sample (see `sample_frame`), so the
+# check's memory and GX time stay flat however large the days are.
+GX_SAMPLE_ROWS = 10_000
+SAMPLING = "the rows with the smallest hash of the suite's key columns"
 
 
 def gx_folders() -> tuple[Path, Path]:
@@ -36,54 +47,64 @@ def gx_folders() -> tuple[Path, Path]:
     return data_dir / "gx", data_dir / "data_docs"
 
 
-def chunks(
-    days: Sequence[dt.date], counts: dict[dt.date, int], max_rows: int
-) -> list[list[dt.date]]:
-    """Consecutive days grouped so each group holds at most `max_rows` rows (or one day)."""
-    groups: list[list[dt.date]] = []
-    rows = 0
-    for day in days:
-        if groups and rows + counts.get(day, 0) <= max_rows:
-            groups[-1].append(day)
-            rows += counts.get(day, 0)
-        else:
-            groups.append([day])
-            rows = counts.get(day, 0)
-    return groups
-
-
-def _no_rows(suite: Suite) -> SuiteOutcome:
-    return SuiteOutcome(suite.name, 0, Status.SKIPPED, reason="no rows")
+def _merged(judged: SuiteOutcome, sampled: SuiteOutcome | None, suite: Suite) -> SuiteOutcome:
+    """The warehouse's outcomes plus GX's for the expectations only GX judges; GX's result
+    key links the Data Docs page, and `judged` says what each one saw."""
+    if judged.status is Status.SKIPPED or sampled is None:
+        return judged
+    only_gx = {id(e) for e in plan(suite).gx_only}
+    # GX reports the suite's expectations in suite order; take those only it judged.
+    aligned = [o.expectation for o in sampled.outcomes] == [e.type for e in suite.expectations]
+    pairs = zip(suite.expectations, sampled.outcomes, strict=False) if aligned else ()
+    gx = [o for e, o in pairs if id(e) in only_gx]
+    outcomes = judged.outcomes + tuple(gx)
+    detail = {**(judged.judged or {}), "gx_sample_rows": sampled.rows, "gx_sampling": SAMPLING}
+    status = worst_status(o.status for o in outcomes)
+    return replace(
+        judged, outcomes=outcomes, status=status, judged=detail, result_key=sampled.result_key
+    )
 
 
 def validate_days(
     runner: SuiteRunner,
     con: Any,
     table: str,
-    partition_column: str,
+    partition_column: str | None,
     suites: Sequence[Suite],
     days: Sequence[dt.date],
     label: str,
-) -> dict[str, list[SuiteOutcome]]:
-    """Each day's outcome of every suite, reading and validating whole-day chunks."""
-    counts = daily_counts(con, table, partition_column, days[0], days[-1] + dt.timedelta(days=1))
-    per_day: dict[str, list[SuiteOutcome]] = {day.isoformat(): [] for day in days}
-    for group in chunks(days, counts, CHUNK_ROWS):
-        frame = day_frame(con, table, partition_column, group[0], group[-1] + dt.timedelta(1))
-        keys = frame[partition_column].map(iso_day)
-        rows = {key: int(n) for key, n in keys.value_counts().items()}
-        span = f"{group[0]}..{group[-1]}" if len(group) > 1 else str(group[0])
-        for suite in suites:
-            if suite.per_row:
-                outcome = runner.validate(frame, suite, run_name=f"{span}_{label}")
-                split = split_by_day(outcome, partition_column, rows) if rows else {}
-                for day in group:
-                    per_day[day.isoformat()].append(split.get(day.isoformat(), _no_rows(suite)))
+) -> dict[str | None, list[SuiteOutcome]]:
+    """Each day's outcome of every suite: SQL in the warehouse over every row, GX on one
+    bounded sample of the run's days (per-row suites) or of the day (the others)."""
+    keys: list[str | None] = [d.isoformat() for d in days] or [None]
+    per_day: dict[str | None, list[SuiteOutcome]] = {key: [] for key in keys}
+    for suite in suites:
+        judged = judge(con, table, partition_column, days or None, suite)
+        sampled: dict[str | None, SuiteOutcome] = {}
+        spans: list = [(None, None)]  # the whole (unpartitioned) table
+        if days:
+            spans = [(days[0], days[-1])] if suite.per_row else [(d, d) for d in days]
+        for first, last in spans:
+            window = (first, last + dt.timedelta(days=1)) if first else None
+            span = [judged[d.isoformat()] for d in days if first and first <= d <= last]
+            if span and all(o.status is Status.SKIPPED for o in span):
+                continue
+            frame = sample_frame(
+                con, table, partition_column, window, suite.key_columns, GX_SAMPLE_ROWS
+            )
+            name = f"{first}..{last}_{label}" if first else f"{table}_{label}"
+            outcome = runner.validate(frame, replace(suite, min_rows=0), run_name=name)
+            if first is None:
+                sampled[None] = outcome
+            elif suite.per_row:
+                rows = {
+                    iso_day(v): int(n) for v, n in frame[partition_column].value_counts().items()
+                }
+                sampled |= split_by_day(outcome, partition_column, rows) if rows else {}
             else:
-                for day in group:
-                    key = day.isoformat()
-                    day_rows = frame[keys == key]
-                    per_day[key].append(runner.validate(day_rows, suite, run_name=f"{key}_{label}"))
+                sampled[first.isoformat()] = outcome
+        for key in keys:
+            per_day[key].append(_merged(judged[key], sampled.get(key), suite))
     return per_day
 
 
@@ -101,7 +122,12 @@ def summarize(
         "rows": rows,
         "statistics": MetadataValue.json(
             {
-                o.suite: {"status": str(o.status), **o.statistics(), "reason": o.reason}
+                o.suite: {
+                    "status": str(o.status),
+                    **o.statistics(),
+                    "reason": o.reason,
+                    "judged": o.judged,  # rows judged in SQL, GX sample size and sampling
+                }
                 for o in outcomes
             }
         ),
@@ -152,17 +178,9 @@ def suite_judge(
     ) -> list[DayResult]:
         runner = SuiteRunner(*gx_folders())
         label = context.run.run_id[:8]
-        per_day: dict[str | None, list[SuiteOutcome]]
+        column = partition_column if days else None
         with warehouse.connect(read_only=True) as con:
-            if not days:
-                frame = whole_table(con, table)
-                per_day = {
-                    None: [runner.validate(frame, s, run_name=f"{table}_{label}") for s in suites]
-                }
-            else:
-                per_day = dict(
-                    validate_days(runner, con, table, partition_column, suites, days, label)
-                )
+            per_day = validate_days(runner, con, table, column, suites, days, label)
         index = runner.build_docs()
         return [
             summarize(day, outcomes, suites, runner, index) for day, outcomes in per_day.items()

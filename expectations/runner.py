@@ -14,7 +14,7 @@ import datetime as dt
 import enum
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ class Status(enum.StrEnum):
     SKIPPED = "skipped"  # not judged (too few rows for the suite)
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """Numpy scalars, timestamps, NaN and the like as plain JSON values, for Dagster metadata."""
 
     def clean(item: Any) -> Any:
@@ -93,7 +93,7 @@ class ExpectationOutcome:
         }
 
 
-def _worst_status(statuses: Iterable[Status]) -> Status:
+def worst_status(statuses: Iterable[Status]) -> Status:
     found = set(statuses)
     for status in (Status.ERROR, Status.FAILED):
         if status in found:
@@ -108,6 +108,8 @@ class SuiteOutcome:
     status: Status
     outcomes: tuple[ExpectationOutcome, ...] = ()
     reason: str | None = None
+    # What was judged and how: rows in the warehouse, the GX sample and how it was drawn.
+    judged: Mapping[str, Any] | None = field(default=None, compare=False)
     # GX's ValidationResultIdentifier, to link the Data Docs page of this validation.
     result_key: Any = field(default=None, compare=False, repr=False)
 
@@ -143,7 +145,7 @@ def _examples(result: Mapping[str, Any]) -> tuple[Any, ...]:
     """Unexpected values with their row keys when GX has them, else the bare values."""
     indexed = result.get("partial_unexpected_index_list") or []
     values = result.get("partial_unexpected_list") or []
-    return tuple(_json_safe((indexed or values)[:EXAMPLES]))
+    return tuple(json_safe((indexed or values)[:EXAMPLES]))
 
 
 def _outcome(validation: Any) -> ExpectationOutcome:
@@ -164,11 +166,35 @@ def _outcome(validation: Any) -> ExpectationOutcome:
         Status.FAILED,
         why,
         unexpected_count=result.get("unexpected_count"),
-        unexpected_percent=_json_safe(result.get("unexpected_percent")),
+        unexpected_percent=json_safe(result.get("unexpected_percent")),
         examples=_examples(result),
-        observed_value=_json_safe(result.get("observed_value")),
-        unexpected_rows=tuple(_json_safe(result.get("unexpected_index_list") or [])),
+        observed_value=json_safe(result.get("observed_value")),
+        unexpected_rows=tuple(json_safe(result.get("unexpected_index_list") or [])),
     )
+
+
+def _same(stored: Any, declared: Any) -> bool:
+    """A kwarg as GX stores it equals the declared one (GX 1.x wraps a pandas row_condition
+    string as {"type": "pass_through", "pass_through_filter": ...})."""
+    if isinstance(stored, Mapping) and "pass_through_filter" in stored:
+        stored = stored["pass_through_filter"]
+    return stored == declared
+
+
+def _in_suite_order(results: Sequence[Any], suite: Suite) -> list[Any]:
+    """GX's validation results in the suite's order (GX uses its own), matched by type and
+    kwargs, so outcome i is expectation i; anything unmatched goes last."""
+    remaining = list(results)
+    ordered = []
+    for expectation in suite.expectations:
+        for i, found in enumerate(remaining):
+            config = found.expectation_config
+            if config.type == expectation.type and all(
+                _same(config.kwargs.get(key), value) for key, value in expectation.kwargs.items()
+            ):
+                ordered.append(remaining.pop(i))
+                break
+    return ordered + remaining
 
 
 def iso_day(value: Any) -> str:
@@ -220,7 +246,7 @@ def split_by_day(
             outcome,
             rows=day_rows,
             outcomes=tuple(outcomes),
-            status=_worst_status(o.status for o in outcomes),
+            status=worst_status(o.status for o in outcomes),
         )
     return split
 
@@ -337,11 +363,11 @@ class SuiteRunner:
             batch_identifier=result.batch_id,
         )
         self._result_keys.append(key)
-        outcomes = tuple(_outcome(validation) for validation in result.results)
+        outcomes = tuple(_outcome(v) for v in _in_suite_order(result.results, suite))
         return SuiteOutcome(
             suite.name,
             rows,
-            _worst_status(o.status for o in outcomes),
+            worst_status(o.status for o in outcomes),
             outcomes,
             result_key=key,
         )

@@ -39,7 +39,15 @@
     {%- endset -%}
     {%- set untagged = regex_replace_all(
         regex_replace_all(decoded, line_break_tag_pattern(), ' '), html_tag_pattern(), '') -%}
-    {%- set visible = regex_replace_all(untagged, invisible_chars_class(), '') -%}
+    {#- Steps 1 and 2 change only a text holding '&' or '<': most texts skip them. -#}
+    {%- set markup_free -%}
+        case
+            when {{ dbt.position("'&'", expr) }} > 0 or {{ dbt.position("'<'", expr) }} > 0
+                then {{ untagged }}
+            else {{ expr }}
+        end
+    {%- endset -%}
+    {%- set visible = regex_replace_all(markup_free, invisible_chars_class(), '') -%}
     {{ unicode_nfc('trim(' ~ regex_replace_all(visible, '[\\s\\p{Z}\\x{0085}]+', ' ') ~ ')') }}
 {%- endmacro %}
 

@@ -174,14 +174,18 @@ def broken_copy(built: Built, tmp_path: Path, *statements: str) -> WarehouseReso
 def test_every_day_of_the_range_is_judged_and_a_clean_day_passes_every_check(
     built: Built,
 ) -> None:
-    """One range run, one evaluation per check and judged day. A day a check cannot judge
-    (too little history for a median or a reference, too few rows for drift) gets none, and
-    the schema, a property of the table, is judged on the newest day."""
+    """One range run, one evaluation per check and day. A day a check cannot judge (too
+    little history for a median or a reference, too few rows for drift) gets a passed
+    evaluation marked `judged: False`, and the schema, a property of the table, is judged on
+    the newest day."""
     assert built.result.success
     judged: dict[tuple[str, str], set[dt.date]] = {}
     for e in built.result.get_asset_check_evaluations():
         if e.partition is None:
             continue  # dbt's own tests, unpartitioned
+        if not e.metadata["judged"].value:
+            assert e.passed and e.metadata["why_not"].value
+            continue
         key = (e.asset_key.to_user_string(), e.check_name)
         judged.setdefault(key, set()).add(dt.date.fromisoformat(e.partition))
     with_history = set(DAYS[7:])  # seven days of history before the median applies
@@ -203,6 +207,12 @@ def test_every_day_of_the_range_is_judged_and_a_clean_day_passes_every_check(
     stats = gx.metadata["statistics"].value
     assert stats["comment_features"]["failed"] == 0 and stats["comment_features"]["evaluated"] > 20
     assert stats["comment_features.day_profile"]["status"] == "passed"
+    # Every expectation ran as SQL over all 120 rows of the day; GX saw a bounded sample of
+    # the range (for the Data Docs), and the metadata says so.
+    judged_by = stats["comment_features"]["judged"]
+    assert judged_by["rows_judged"] == 120 and judged_by["by_gx_on_sample"] == 0
+    assert judged_by["in_warehouse"] == stats["comment_features"]["evaluated"]
+    assert 0 < judged_by["gx_sample_rows"] <= 120 and "hash" in judged_by["gx_sampling"]
     drift = built.evaluation("comment_features", "distribution_drift", CLEAN)
     assert "no drift on 120 rows" in drift.description
     assert {c["column"] for c in drift.metadata["columns"].value} >= {"char_count", "url_count"}

@@ -64,13 +64,15 @@ def test_two_day_range_materializes_in_one_run(
     assert materialized == {
         (model, day) for model in DAILY_MODELS for day in ("2015-05-01", "2015-05-02")
     }
-    features = [
-        event.materialization
+    features = {
+        event.partition: event.materialization
         for event in result.get_asset_materialization_events()
         if event.asset_key == AssetKey("comment_features")
-    ]
-    metadata = features[0].metadata
-    assert metadata["dagster/row_count"].value == 6
+    }
+    # Each day carries its own row count (6 rows over the two days), not the range's total.
+    per_day = {day: m.metadata["dagster/row_count"].value for day, m in features.items()}
+    assert sum(per_day.values()) == 6 and all(0 < rows < 6 for rows in per_day.values()), per_day
+    metadata = features["2015-05-01"].metadata
     columns = {column.name for column in metadata["dagster/column_schema"].value.columns}
     assert {"comment_id", "author_prior_comments", "text_prior_count"} <= columns
     checks = result.get_asset_check_evaluations()

@@ -28,3 +28,25 @@
 {% macro duckdb__regex_count(expr, pattern) -%}
     len(regexp_extract_all({{ expr }}, '{{ pattern }}'))
 {%- endmacro %}
+
+{#
+    Number of characters of `expr` in one character class ('\\p{Lu}', '[0-9]'): the length
+    lost when every run of them is removed. One pass that builds no list of matches (what
+    regex_count allocates), and portable wherever regex_replace_all is.
+#}
+{% macro count_class_chars(expr, char_class) -%}
+    (length({{ expr }}) - length({{ regex_replace_all(expr, char_class ~ '+', '') }}))
+{%- endmacro %}
+
+{# Whether `pattern` matches anywhere in `expr` (no count: the search stops at the first). #}
+{% macro regex_contains(expr, pattern) -%}
+    {{ return(adapter.dispatch('regex_contains')(expr, pattern)) }}
+{%- endmacro %}
+
+{% macro default__regex_contains(expr, pattern) -%}
+    ({{ regex_count(expr, pattern) }} > 0)
+{%- endmacro %}
+
+{% macro duckdb__regex_contains(expr, pattern) -%}
+    regexp_matches({{ expr }}, '{{ pattern }}')
+{%- endmacro %}

@@ -10,10 +10,10 @@ from {{ model }}
 where
     {{ column_name }} is not null
     and (
-        {{ regex_count(column_name, invisible_chars_class()) }} > 0
-        or {{ regex_count(column_name, html_entity_pattern()) }} > 0
-        or {{ regex_count(column_name, line_break_tag_pattern()) }} > 0
-        or {{ regex_count(column_name, '(^[\\s\\p{Z}])|([\\s\\p{Z}]$)|([\\s\\p{Z}]{2})') }} > 0
+        {{ regex_contains(column_name, invisible_chars_class()) }}
+        or {{ regex_contains(column_name, html_entity_pattern()) }}
+        or {{ regex_contains(column_name, line_break_tag_pattern()) }}
+        or {{ regex_contains(column_name, '(^[\\s\\p{Z}])|([\\s\\p{Z}]$)|([\\s\\p{Z}]{2})') }}
     )
 
 {% endtest %}
