@@ -50,14 +50,13 @@ def current_inputs(settings: Settings, card: dict[str, Any]) -> dict[str, Any]:
 
 def waves_to(target: str) -> list[tuple[bool, list[str]]]:
     """The demo's materialization waves, keeping only `target` and what it is built from."""
-    from dagster import AssetKey
+    from dagster import AssetSelection
 
     from definitions import defs
     from demo.__main__ import materialization_waves
 
-    graph = defs.resolve_asset_graph()
-    needed = {key.to_user_string() for key in graph.upstream_key_closure(AssetKey(target))}
-    needed.add(target)
+    upstream = AssetSelection.assets(target).upstream().resolve(defs.resolve_asset_graph())
+    needed = {key.to_user_string() for key in upstream}
     waves = [(daily, [key for key in keys if key in needed]) for daily, keys in
              materialization_waves()]  # fmt: skip
     return [(daily, keys) for daily, keys in waves if keys]

@@ -3,6 +3,7 @@ does, stop a process group they started, and tell whether a process is alive."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -50,10 +51,8 @@ def stop_process_group(process: subprocess.Popen, grace_seconds: float = 20) -> 
         except subprocess.TimeoutExpired:
             continue
     # The leader is gone; children that ignored SIGTERM (the daemon's code servers) are not.
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def prepare_instance(env: Mapping[str, str], first: dt.date, days: int) -> None:
