@@ -48,7 +48,7 @@ demo: $(STAMP)
 test: $(SPARK_STAMP) system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Unit tests only (pure code, no service): under a minute.
+# Unit tests only (pure code, no service): a few minutes.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -m unit $(PYTEST_ARGS)
 

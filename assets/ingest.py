@@ -23,10 +23,11 @@ from dagster import (
 )
 
 from assets.versioning import source_hash
-from ingest.day import IngestResult
+from ingest.day import IngestResult, reduction_rules
 from ingest.days import ingest_days
 from ingest.gold_labels import parse_gold_files
 from ingest.landing import LABELS_PREFIX
+from ingest.policy import Policy
 from ingest.raw_tables import RAW_COMMENTS_SCHEMA, replace_gold_labels
 from orchestration import WAREHOUSE_POOL, daily_partitions, freshness_policy
 from resources.policies import PoliciesResource
@@ -62,7 +63,7 @@ def column_schema(schema: pa.Schema, table: str | None = None) -> TableSchema:
     )
 
 
-def _day_metadata(result: IngestResult) -> dict:
+def _day_metadata(result: IngestResult, policy: Policy) -> dict:
     """What one day's ingest reports: counts by outcome and the files it read."""
     source_files = [
         {"key": f.key, "size": f.size, "etag": f.etag, "records_owned": f.records_owned,
@@ -75,6 +76,7 @@ def _day_metadata(result: IngestResult) -> dict:
         "quarantined": result.quarantined.num_rows,
         "quarantined_by_reason": MetadataValue.json(result.quarantined_by_reason),
         "reduction_pct": result.reduction_pct,
+        "reduction_by_rule": MetadataValue.json(result.reduction_by_rule(policy)),
         "source_files": MetadataValue.json(source_files),
         "records_for_other_days": MetadataValue.json(dict(result.routed_elsewhere)),
         "data_version": result.data_version(),
@@ -111,7 +113,7 @@ def raw_comments(
 
     def report(day: dt.date, result: IngestResult) -> None:
         # Each partition's materialization carries its own day's figures, also in range runs.
-        context.add_asset_metadata(_day_metadata(result), partition_key=day.isoformat())
+        context.add_asset_metadata(_day_metadata(result, policy), partition_key=day.isoformat())
 
     with warehouse.connect() as con:
         ingested = ingest_days(days, store, con, policy, on_day=report)
@@ -125,6 +127,7 @@ def raw_comments(
     return MaterializeResult(
         metadata={
             "policy_version": policy.version,
+            "reduction_rules_on": MetadataValue.json(reduction_rules(policy)),
             "landing_zone": store.uri(),
             "skipped_files": MetadataValue.json(ingested.skipped_files),
             "days_in_run": len(days),

@@ -94,6 +94,20 @@ class IngestResult:
             else 0.0
         )
 
+    def reduction_by_rule(self, policy: Policy) -> dict[str, dict[str, float]]:
+        """Rows each reduction rule the policy turns on removed from the day, and their share
+        of the day's records in percent (zero rows included: a rule that found nothing)."""
+        found = self.quarantined_by_reason
+        return {
+            rule: {
+                "rows": found.get(rule, 0),
+                "pct": round(100.0 * found.get(rule, 0) / self.records_in, 2)
+                if self.records_in
+                else 0.0,
+            }
+            for rule in reduction_rules(policy)
+        }
+
     def data_version(self) -> str:
         """A content hash of both tables: equal outputs give equal versions."""
         digest = hashlib.sha256()
@@ -103,6 +117,17 @@ class IngestResult:
                 writer.write_table(table)
             digest.update(sink.getvalue().to_pybytes())
         return digest.hexdigest()[:16]
+
+
+def reduction_rules(policy: Policy) -> list[str]:
+    """The reasons of the rules that remove repeated or excess comments, when they are on."""
+    rules = {
+        "duplicate_comment_id": policy.dedupe.comment_id,
+        "duplicate_author_text": policy.dedupe.author_text,
+        "near_duplicate": policy.near_duplicate.enabled,
+        "author_cap_exceeded": policy.author_daily_cap is not None,
+    }
+    return [rule for rule, on in rules.items() if on]
 
 
 def parse_published_at(value: Any) -> dt.datetime | None:
@@ -185,17 +210,17 @@ def _validate(
                   "source": values["source"]}  # fmt: skip
 
 
+def judge_record(parsed: ParsedRecord, landed: dt.date, policy: Policy) -> _Record:
+    """One parsed record routed to its day and judged on its own."""
+    published = parse_published_at((parsed.fields or {}).get("published_at"))
+    owner, reason = route(published if parsed.fields else None, landed, policy.late_arrival_days)
+    problem, values = _validate(parsed, reason, policy)
+    return _Record(parsed, published, owner, problem, values)
+
+
 def read_records(file: LandingFile, policy: Policy) -> list[_Record]:
-    """Every record of a file, routed to its day and judged on its own."""
-    out = []
-    for parsed in parse_file(file.key, file.data):
-        published = parse_published_at((parsed.fields or {}).get("published_at"))
-        owner, reason = route(
-            published if parsed.fields else None, file.landed_date, policy.late_arrival_days
-        )
-        problem, values = _validate(parsed, reason, policy)
-        out.append(_Record(parsed, published, owner, problem, values))
-    return out
+    """Every record of a file, routed to its day and judged on its own (the reference)."""
+    return [judge_record(p, file.landed_date, policy) for p in parse_file(file.key, file.data)]
 
 
 class _DayIngest:
@@ -211,6 +236,8 @@ class _DayIngest:
         self.copies: dict[str, list[tuple[dt.date, str]]] = {}
         self.seen_author_texts: dict[tuple[str, str], str] = {}
         self.per_author: Counter[str] = Counter()
+        # (file key, record) -> detail, for the owned records that repeat an earlier text.
+        self.near_duplicates: dict[tuple[str, int], str] = {}
 
     def quarantine(self, file: LandingFile, record: _Record, reason: str, detail: str) -> None:
         fields = record.parsed.fields or {}
@@ -270,6 +297,9 @@ class _DayIngest:
                 detail = f"same text as {self.seen_author_texts[key]}"
                 return self.quarantine(file, record, "duplicate_author_text", detail)
             self.seen_author_texts[key] = here
+        repeats = self.near_duplicates.get((file.key, record.parsed.record))
+        if repeats is not None:
+            return self.quarantine(file, record, "near_duplicate", repeats)
         if policy.author_daily_cap is not None and author:
             if self.per_author[author] >= policy.author_daily_cap:
                 detail = f"cap is {policy.author_daily_cap} per day"
@@ -293,6 +323,42 @@ class _DayIngest:
         return None
 
 
+def _near_duplicates_reference(
+    day: dt.date, files: list[tuple[LandingFile, list[_Record]]], policy: Policy
+) -> dict[tuple[str, int], str]:
+    """Which owned records repeat an earlier text of the scope (`ingest.near_duplicates`),
+    decided one record at a time through datasketch: (file key, record) -> detail."""
+    from ingest.near_duplicates import repeats_reference
+
+    rules = policy.near_duplicate
+    oldest = day - dt.timedelta(days=rules.lookback_days)
+    pool = [
+        (file, record, dedupe_key(record.values["text"]))
+        for file, records in files
+        for record in records
+        if record.values is not None and oldest <= record.owner <= day
+    ]
+    pool = [entry for entry in pool if entry[2]]  # an empty key says nothing about likeness
+    order = sorted(range(len(pool)), key=lambda i: (pool[i][1].owner, i))
+    rank = [0] * len(pool)
+    for position, i in enumerate(order):
+        rank[i] = position
+    keys = [key for _, _, key in pool]
+    decide = [record.owner == day for _, record, _ in pool]
+    out = {}
+    for (file, record, _), first in zip(
+        pool, repeats_reference(keys, rank, decide, rules), strict=True
+    ):
+        if first >= 0:
+            earlier_file, earlier, _ = pool[first]
+            assert earlier.values is not None
+            out[(file.key, record.parsed.record)] = (
+                f"repeats comment {earlier.values['comment_id']} "
+                f"({earlier_file.key} record {earlier.parsed.record})"
+            )
+    return out
+
+
 def route(
     published_at: dt.datetime | None, landed: dt.date, late_days: int
 ) -> tuple[dt.date, str | None]:
@@ -314,8 +380,12 @@ def landing_days_for(day: dt.date, policy: Policy) -> list[dt.date]:
 
 def folders_read_for(day: dt.date, policy: Policy) -> list[dt.date]:
     """Every landing folder `day`'s ingest reads: its own records' folders, and before them
-    the look-back, whose ids decide which copies of a record came first."""
-    lookback = policy.dedupe.comment_id_lookback_days if policy.dedupe.comment_id else 0
+    the look-back, whose ids decide which copies of a record came first (and whose texts,
+    which near-duplicate came first)."""
+    lookback = max(
+        policy.dedupe.comment_id_lookback_days if policy.dedupe.comment_id else 0,
+        policy.near_duplicate.lookback_days if policy.near_duplicate.enabled else 0,
+    )
     first = day - dt.timedelta(days=lookback)
     return [first + dt.timedelta(days=i) for i in range(lookback + policy.late_arrival_days + 1)]
 
@@ -327,21 +397,43 @@ def ingest_day(
     day: dt.date,
     files: list[LandingFile],
     policy: Policy,
-    cache: RecordCache | None = None,
+    cache: dict[tuple[str, str], pa.Table] | None = None,
 ) -> IngestResult:
     """Ingest the records `day` owns among `files` (the folders of `folders_read_for(day)`).
 
     Files of other days count only as earlier copies of an id. `cache` keeps each file's
-    parsed records across the days of a range, keyed by (key, ETag).
+    judged records across the days of a range, keyed by (key, ETag). Runs the batch path
+    (`ingest/batch.py`); `ingest_day_reference` is the per-record path it must equal.
+    """
+    from ingest.batch import ingest_day_batch  # builds on this module: imported when used
+
+    return ingest_day_batch(day, files, policy, cache)
+
+
+def ingest_day_reference(
+    day: dt.date,
+    files: list[LandingFile],
+    policy: Policy,
+    cache: RecordCache | None = None,
+) -> IngestResult:
+    """`ingest_day` one record at a time: the reference the batch path is tested against.
+
+    `cache` keeps each file's parsed records across the days of a range, keyed by (key, ETag).
     """
     cache = {} if cache is None else cache
     state = _DayIngest(day, policy)
     stats = {f.key: FileStats(f.key, f.size, f.etag, f.landed_date.isoformat()) for f in files}
     elsewhere: Counter[str] = Counter()
-    for file in sorted(files, key=lambda f: f.arrival_order):
-        records = cache.get((file.key, file.etag))
-        if records is None:
-            records = cache[(file.key, file.etag)] = read_records(file, policy)
+    ordered = sorted(files, key=lambda f: f.arrival_order)
+    for file in ordered:
+        if (file.key, file.etag) not in cache:
+            cache[(file.key, file.etag)] = read_records(file, policy)
+    if policy.near_duplicate.enabled:
+        state.near_duplicates = _near_duplicates_reference(
+            day, [(f, cache[(f.key, f.etag)]) for f in ordered], policy
+        )
+    for file in ordered:
+        records = cache[(file.key, file.etag)]
         for record in records:
             if record.owner == day:
                 before = len(state.kept)

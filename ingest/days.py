@@ -15,7 +15,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ingest.day import IngestResult, LandingFile, RecordCache, folders_read_for, ingest_day
+import pyarrow as pa
+
+from ingest.day import IngestResult, LandingFile, folders_read_for, ingest_day
 from ingest.landing import comments_prefix
 from ingest.policy import Policy
 from ingest.raw_tables import replace_partition
@@ -93,7 +95,7 @@ def ingest_days(
     `on_day` is told about each day as soon as it is written (the asset logs it).
     """
     cache = _FolderCache(store)
-    records: RecordCache = {}
+    records: dict[tuple[str, str], pa.Table] = {}  # each file judged once for the range
     out = RangeResult()
     for day in sorted(days):
         files = cache.files_for(folders_read_for(day, policy))

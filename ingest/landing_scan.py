@@ -390,7 +390,10 @@ def _changes(
 def file_owner_days(store: ObjectStore, policy: Policy) -> Callable[[FileId], set[dt.date]]:
     """`owner_days` for `pending_runs`: reads each file once (only files some day has not
     ingested yet reach it) and routes its records as ingest does."""
-    from ingest.day import LandingFile, read_records
+    import pyarrow.compute as pc
+
+    from ingest.batch import read_file
+    from ingest.day import LandingFile
 
     seen: dict[FileId, set[dt.date]] = {}
 
@@ -398,8 +401,8 @@ def file_owner_days(store: ObjectStore, policy: Policy) -> Callable[[FileId], se
         if file not in seen:
             key, etag = file
             landed = parse_landing_key(key).landed_date
-            records = read_records(LandingFile(key, landed, store.get_bytes(key), etag), policy)
-            seen[file] = {record.owner for record in records}
+            judged = read_file(LandingFile(key, landed, store.get_bytes(key), etag), policy)
+            seen[file] = set(pc.unique(judged.column("owner")).to_pylist())
         return seen[file]
 
     return owners

@@ -77,23 +77,34 @@ _WIDE_NUL_SHARE = 0.25
 _SNIFF_BYTES = 4000
 
 
-def _decode(data: bytes) -> tuple[str | None, str]:
-    """Decode as UTF-8, keeping undecodable bytes as surrogates so each record can be judged.
+def refused_encoding(data: bytes) -> str | None:
+    """Why a file's bytes are refused whole (a UTF-16/32 file), or None when they are read.
 
     The encoding is decided by the byte-order mark, then by decoding: only a file whose
     start is mostly NUL bytes (UTF-16/32 without a mark) is refused whole; a NUL byte in a
-    UTF-8 file costs its record only. Returns (text, "") or (None, reason detail).
+    UTF-8 file costs its record only.
     """
     for bom, name in _WIDE_BOMS.items():  # longest marks first: UTF-32 LE starts like UTF-16 LE
         if data.startswith(bom):
-            return None, f"the file starts with a {name} byte-order mark; land it as UTF-8"
+            return f"the file starts with a {name} byte-order mark; land it as UTF-8"
     head = data[:_SNIFF_BYTES]
     nuls = head.count(b"\x00")
     if head and nuls / len(head) >= _WIDE_NUL_SHARE:
-        return None, (
+        return (
             f"{nuls} of the first {len(head)} bytes are NUL: UTF-16/UTF-32 "
             "without a byte-order mark; land it as UTF-8"
         )
+    return None
+
+
+def _decode(data: bytes) -> tuple[str | None, str]:
+    """Decode as UTF-8, keeping undecodable bytes as surrogates so each record can be judged.
+
+    Returns (text, "") or (None, reason detail) for a file `refused_encoding` refuses.
+    """
+    problem = refused_encoding(data)
+    if problem is not None:
+        return None, problem
     text = data.decode("utf-8", "surrogateescape")
     return text.removeprefix("\ufeff"), ""
 
@@ -126,51 +137,69 @@ def parse_file(name: str, data: bytes) -> Iterator[ParsedRecord]:
 def _parse_jsonl(text: str) -> Iterator[ParsedRecord]:
     record = 0
     for line_no, line in enumerate(text.split("\n"), start=1):
-        line = line.removesuffix("\r")
-        if not line.strip():
-            continue
-        record += 1
-        if _has_lone_surrogate(line):
-            yield ParsedRecord(
-                record,
-                line_no,
-                _printable(line),
-                error="invalid_utf8",
-                detail=_invalid_utf8_detail(line),
-            )
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as err:
-            detail = f"{err.msg} at column {err.colno}"
-            yield ParsedRecord(record, line_no, line, error="malformed_json", detail=detail)
-            continue
-        if not isinstance(value, dict):
-            yield ParsedRecord(
-                record,
-                line_no,
-                line,
-                error="malformed_json",
-                detail=f"expected a JSON object, got {type(value).__name__}",
-            )
-            continue
-        yield ParsedRecord(record, line_no, line, fields=value)
+        parsed = parse_json_line(record + 1, line_no, line)
+        if parsed is not None:
+            record += 1
+            yield parsed
+
+
+def parse_json_line(record: int, line_no: int, line: str) -> ParsedRecord | None:
+    """One JSON Lines line as record number `record`, or None for a blank line.
+
+    Shared by the reference parser and the batch reader's fallback, so both judge a line alike.
+    """
+    line = line.removesuffix("\r")
+    if not line.strip():
+        return None
+    if _has_lone_surrogate(line):
+        return ParsedRecord(
+            record,
+            line_no,
+            _printable(line),
+            error="invalid_utf8",
+            detail=_invalid_utf8_detail(line),
+        )
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as err:
+        detail = f"{err.msg} at column {err.colno}"
+        return ParsedRecord(record, line_no, line, error="malformed_json", detail=detail)
+    if not isinstance(value, dict):
+        return ParsedRecord(
+            record,
+            line_no,
+            line,
+            error="malformed_json",
+            detail=f"expected a JSON object, got {type(value).__name__}",
+        )
+    return ParsedRecord(record, line_no, line, fields=value)
 
 
 def _nul_detail(raw: str) -> str:
     return f"NUL byte at character {raw.index(chr(0))} of the record"
 
 
-def _parse_csv(text: str) -> Iterator[ParsedRecord]:
-    # No field-size limit of the csv module's own: an over-long text is the policy's to judge
-    # (text_too_long, its record alone); the module's 131,072-character limit raised an
-    # error that swallowed every record after the long one.
-    csv.field_size_limit(max(csv.field_size_limit(), _MAX_FIELD))
+def csv_lines(text: str) -> list[str]:
+    """The file's lines, each ending in a newline, as the csv reader is fed them."""
     # Split on "\n" only: str.splitlines would also break on U+2028 and friends inside fields.
     lines = [line + "\n" for line in text.split("\n")]
     if lines and lines[-1] == "\n":
         lines.pop()
-    reader = csv.reader(iter(lines), strict=True)
+    return lines
+
+
+def csv_reader(lines: list[str], start_line: int) -> Iterator[list[str]]:
+    """A strict csv reader over `lines` from the 1-based `start_line` on."""
+    # No field-size limit of the csv module's own: an over-long text is the policy's to judge
+    # (text_too_long, its record alone); the module's 131,072-character limit raised an
+    # error that swallowed every record after the long one.
+    csv.field_size_limit(max(csv.field_size_limit(), _MAX_FIELD))
+    return csv.reader(iter(lines[start_line - 1 :]), strict=True)
+
+
+def _parse_csv(text: str) -> Iterator[ParsedRecord]:
+    lines = csv_lines(text)
+    reader = csv_reader(lines, 1)
     try:
         header = next(reader)
     except StopIteration:
@@ -182,52 +211,59 @@ def _parse_csv(text: str) -> Iterator[ParsedRecord]:
         yield ParsedRecord(0, 1, _printable(lines[0]), error="invalid_utf8", detail="in the header")
         return
     columns = [h.strip().lower() for h in header]
-    record = 0
-    start_line = reader.line_num + 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as err:
-            # An unclosed quote swallows the rest of the file: quarantine that stretch whole.
+    record, start_line = 0, reader.line_num + 1
+    while start_line <= len(lines):
+        parsed, start_line = csv_record(reader, lines, start_line, record + 1, columns)
+        if parsed is not None:
             record += 1
-            raw = "".join(lines[start_line - 1 :])
-            yield ParsedRecord(
-                record,
-                start_line,
-                _printable(raw),
-                error="malformed_csv",
-                detail=f"{err} (record starting on line {start_line} runs to the end of the file)",
-            )
-            return
-        end_line = reader.line_num
-        raw = "".join(lines[start_line - 1 : end_line])
-        this_start, start_line = start_line, end_line + 1
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        record += 1
-        if _has_lone_surrogate(raw):
-            yield ParsedRecord(
-                record,
-                this_start,
-                _printable(raw),
-                error="invalid_utf8",
-                detail=_invalid_utf8_detail(raw),
-            )
-            continue
-        if "\x00" in raw:
-            yield ParsedRecord(
-                record, this_start, _printable(raw), error="malformed_csv", detail=_nul_detail(raw)
-            )
-            continue
-        if len(row) != len(columns):
-            yield ParsedRecord(
-                record,
-                this_start,
-                raw,
-                error="malformed_csv",
-                detail=f"expected {len(columns)} fields, got {len(row)}",
-            )
-            continue
-        yield ParsedRecord(record, this_start, raw, fields=dict(zip(columns, row, strict=True)))
+            yield parsed
+            if parsed.error == "malformed_csv" and start_line > len(lines):
+                return
+
+
+def csv_record(
+    reader: Iterator[list[str]], lines: list[str], start_line: int, record: int, columns: list[str]
+) -> tuple[ParsedRecord | None, int]:
+    """The next CSV row of `reader`, starting on line `start_line`, as record number `record`
+    (None for a blank row), and the line the row after it starts on.
+
+    `reader` reads `lines` from `start_line` on (its `line_num` counts from there). Shared by
+    the reference parser and the batch reader's fallback, so both judge a row alike.
+    """
+    offset = start_line - 1 - reader.line_num  # type: ignore[attr-defined]
+    try:
+        row = next(reader)
+    except StopIteration:
+        return None, len(lines) + 1
+    except csv.Error as err:
+        # An unclosed quote swallows the rest of the file: quarantine that stretch whole.
+        raw = "".join(lines[start_line - 1 :])
+        return ParsedRecord(
+            record,
+            start_line,
+            _printable(raw),
+            error="malformed_csv",
+            detail=f"{err} (record starting on line {start_line} runs to the end of the file)",
+        ), len(lines) + 1
+    end_line = reader.line_num + offset  # type: ignore[attr-defined]
+    raw = "".join(lines[start_line - 1 : end_line])
+    if not row or all(not cell.strip() for cell in row):
+        return None, end_line + 1
+    if _has_lone_surrogate(raw):
+        detail = _invalid_utf8_detail(raw)
+        return ParsedRecord(
+            record, start_line, _printable(raw), error="invalid_utf8", detail=detail
+        ), end_line + 1
+    if "\x00" in raw:
+        detail = _nul_detail(raw)
+        return ParsedRecord(
+            record, start_line, _printable(raw), error="malformed_csv", detail=detail
+        ), end_line + 1
+    if len(row) != len(columns):
+        detail = f"expected {len(columns)} fields, got {len(row)}"
+        return ParsedRecord(
+            record, start_line, raw, error="malformed_csv", detail=detail
+        ), end_line + 1
+    return ParsedRecord(
+        record, start_line, raw, fields=dict(zip(columns, row, strict=True))
+    ), end_line + 1

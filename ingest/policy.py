@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingest.near_duplicates import NearDuplicateRules
 from ingest.normalize import NormalizeRules
 from storage.documents import load_yaml, validate_document
 
@@ -36,6 +37,7 @@ REASONS: dict[str, str] = {
     "duplicate_comment_id": "an earlier record (this day or the lookback) has the same comment_id",
     "duplicate_author_text": "the same author already posted the same text that day",
     "author_cap_exceeded": "the author is over the policy's daily cap",
+    "near_duplicate": "an earlier record of the day or the look-back has a near-identical text",
 }
 
 
@@ -70,6 +72,7 @@ class Policy:
     dedupe: DedupeRules = field(default_factory=DedupeRules)
     author_daily_cap: int | None = None
     late_arrival_days: int = 2
+    near_duplicate: NearDuplicateRules = field(default_factory=NearDuplicateRules)
 
     @property
     def version(self) -> str:
@@ -95,6 +98,7 @@ class Policy:
             dedupe=DedupeRules(**parsed.dedupe.model_dump()),
             author_daily_cap=parsed.author_daily_cap,
             late_arrival_days=parsed.partitioning.late_arrival_days,
+            near_duplicate=NearDuplicateRules(**parsed.near_duplicate.model_dump()),
         )
         try:
             policy.check()
@@ -145,6 +149,14 @@ class _DedupeDoc(_Section):
     comment_id_lookback_days: int = Field(7, ge=0)
 
 
+class _NearDuplicateDoc(_Section):
+    enabled: bool = False  # a policy without the block keeps what it kept before
+    threshold: float = Field(0.9, gt=0, le=1)
+    shingle_size: int = Field(5, ge=1)
+    num_perm: int = Field(64, ge=1, le=1024)
+    lookback_days: int = Field(1, ge=0)
+
+
 class _PartitioningDoc(_Section):
     late_arrival_days: int = Field(2, ge=0)
 
@@ -159,3 +171,4 @@ class _PolicyDocument(_Section):
     dedupe: _DedupeDoc = Field(default_factory=_DedupeDoc)
     author_daily_cap: int | None = Field(None, ge=1)
     partitioning: _PartitioningDoc = Field(default_factory=_PartitioningDoc)
+    near_duplicate: _NearDuplicateDoc = Field(default_factory=_NearDuplicateDoc)

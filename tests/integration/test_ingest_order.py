@@ -3,21 +3,27 @@
 Days are ingested in three orders (oldest first, newest first, shuffled), with a late file
 dropped into an old folder and a file re-landed under a name that sorts first; each time the
 days a landing sensor would re-run are re-run, in that order. Every order must give the same
-raw tables as one fresh range run over everything that landed. Real DuckDB files, a real
-landing folder with real modification times.
+raw tables as one fresh range run over everything that landed. Then overlapping runs go at
+the same time, in threads, each day written by several of them in whatever order they end.
+Real DuckDB files, a real landing folder with real modification times.
 """
 
 import datetime as dt
 import json
 import os
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import pytest
 
+from ingest.day import LandingFile, folders_read_for, ingest_day
 from ingest.days import ingest_days
+from ingest.landing import comments_prefix
 from ingest.landing_scan import affected_days, recheck_days
 from ingest.policy import Policy
+from ingest.raw_tables import replace_partition
 from settings import PROJECT_ROOT
 from storage.object_store import LocalObjectStore
 
@@ -120,3 +126,38 @@ def test_any_run_order_gives_the_tables_of_one_range_run(tmp_path, policy, order
     from_copy = [row for row in quarantined if row[2].endswith("0-copy.jsonl")]
     assert {row[5] for row in from_copy} == {"duplicate_comment_id"}
     assert all(not row[7].endswith("0-copy.jsonl") for row in kept)
+
+
+def ingest_in_thread(store, warehouse, days, policy, lock):
+    """One run: each day computed from the landing zone alone, then written in its own
+    transaction (the warehouse pool serialises writers; the lock stands in for it)."""
+    for day in days:
+        files = [
+            LandingFile(info.key, folder, store.get_bytes(info.key), info.etag, info.last_modified)
+            for folder in folders_read_for(day, policy)
+            for info in store.list(comments_prefix(folder))
+        ]
+        result = ingest_day(day, files, policy)
+        with lock, duckdb.connect(str(warehouse)) as con:
+            replace_partition(con, day, result.kept, result.quarantined)
+
+
+def test_overlapping_runs_in_parallel_give_the_tables_of_one_range_run(tmp_path, policy):
+    """Four runs over overlapping ranges, in both directions, at the same time: each day is
+    written by several runs in whatever order they finish, and the tables do not care."""
+    store = LocalObjectStore(tmp_path / "landing")
+    land_first_wave(store)
+    land_second_wave(store)
+    warehouse, lock = tmp_path / "parallel.duckdb", threading.Lock()
+    runs = [DAYS[0:4], DAYS[2:6], list(reversed(DAYS[1:5])), list(reversed(DAYS))]
+    with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+        futures = [pool.submit(ingest_in_thread, store, warehouse, r, policy, lock) for r in runs]
+        for future in futures:
+            future.result()
+
+    reference = tmp_path / "range.duckdb"
+    with duckdb.connect(str(reference)) as con:
+        ingest_days(DAYS, store, con, policy)
+    assert tables(warehouse) == tables(reference)
+    kept, _ = tables(reference)
+    assert len(kept) > 0

@@ -119,6 +119,12 @@ def test_single_day_run_reports_that_day_and_a_content_version(tmp_path):
         "duplicate_comment_id": 1, "malformed_json": 1, "missing_field": 1
     }  # fmt: skip
     assert meta["records_in"].value == 7 and meta["kept"].value == 4
+    # The reduction each rule the policy turns on made that day, zero included.
+    assert meta["reduction_by_rule"].value == {
+        "duplicate_comment_id": {"rows": 1, "pct": 14.29},
+        "duplicate_author_text": {"rows": 0, "pct": 0.0},
+        "near_duplicate": {"rows": 0, "pct": 0.0},
+    }
     version = record.asset_materialization.tags["dagster/data_version"]
     run(resources, tags={"dagster/partition": "2024-05-02"})
     again = instance.fetch_materializations(dg.AssetKey("raw_comments"), limit=1).records[0]

@@ -1,5 +1,6 @@
 """The ingest policy applied to a day: every record kept or quarantined with a reason."""
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -8,6 +9,7 @@ import pytest
 
 from ingest.day import LandingFile, ingest_day, parse_published_at, route
 from ingest.landing import InvalidLandingKey, parse_landing_key
+from ingest.near_duplicates import NearDuplicateRules
 from ingest.policy import REASONS, Policy, PolicyError
 from settings import PROJECT_ROOT
 
@@ -143,9 +145,14 @@ def test_same_file_delivered_twice_keeps_one_copy(policy):
 def test_same_text_same_author_new_id_is_a_duplicate(policy):
     data = jsonl(comment("1", text="Great song!"), comment("2", text="  great SONG!\ufeff"),
                  comment("3", text="Great song!", author="someone else"))  # fmt: skip
-    result = ingest_day(DAY, [land("a.jsonl", data)], policy)
+    exact_only = dataclasses.replace(policy, near_duplicate=NearDuplicateRules(enabled=False))
+    result = ingest_day(DAY, [land("a.jsonl", data)], exact_only)
     assert result.kept.column("comment_id").to_pylist() == ["1", "3"]
     assert reasons(result) == ["duplicate_author_text"]
+    # With the repo policy, the same text from someone else repeats comment 1 nearly.
+    result = ingest_day(DAY, [land("a.jsonl", data)], policy)
+    assert reasons(result) == ["duplicate_author_text", "near_duplicate"]
+    assert result.quarantined.column("detail")[1].as_py().startswith("repeats comment 1 (")
 
 
 def test_author_cap(policy):
