@@ -62,19 +62,14 @@ def waves_to(target: str) -> list[tuple[bool, list[str]]]:
     return [(daily, keys) for daily, keys in waves if keys]
 
 
-def partition_range(settings: Settings, card: dict[str, Any]) -> str:
-    """From the first day any recorded landing file can hold (records arrive late, never
-    early) to the card's last partition, as the original runs covered it."""
-    import datetime as dt
+def partition_range(card: dict[str, Any]) -> str:
+    """The card's training partitions, first to last: the range the model learned from.
 
-    from ingest.landing import COMMENTS_PREFIX, parse_landing_key
-    from ingest.policy import Policy
-
-    late = Policy.load(settings.policy_file).late_arrival_days
-    landed = [parse_landing_key(key).landed_date for key in card["lineage"]["landing_files"]
-              if key.startswith(COMMENTS_PREFIX)]  # fmt: skip
-    first = max(min(landed) - dt.timedelta(days=late), settings.start_date)
-    return f"{first}...{max(card['lineage']['partitions'])}"
+    With a `training_days` window, features of its first days also read earlier history;
+    those days are not rebuilt, so such a model reproduces only where that history is empty.
+    """
+    days = card["lineage"]["partitions"]
+    return f"{min(days)}...{max(days)}"
 
 
 def rebuild(settings: Settings, card: dict[str, Any], scratch: Path) -> None:
@@ -86,7 +81,7 @@ def rebuild(settings: Settings, card: dict[str, Any], scratch: Path) -> None:
            "SLUICE_LANDING": settings.landing}  # fmt: skip
     for var in ("SLUICE_WAREHOUSE", "SLUICE_MODEL_STORE", "SLUICE_EXPORTS", "SLUICE_LAKE"):
         env.pop(var, None)
-    days = partition_range(settings, card)
+    days = partition_range(card)
     for daily, keys in waves_to(TARGET):
         cmd = [sys.executable, "-m", "dagster", "asset", "materialize", "-f", "definitions.py"]
         cmd += ["--select", ",".join(keys), *(["--partition-range", days] if daily else [])]
