@@ -24,7 +24,6 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import gzip
-import html
 import unicodedata
 import zlib
 from collections import Counter
@@ -45,7 +44,7 @@ from ingest.day import (
     read_records,
 )
 from ingest.near_duplicates import NearDuplicateRules, repeats, signatures
-from ingest.normalize import INVISIBLE_CHARS, NormalizeRules
+from ingest.normalize import INVISIBLE_CHARS, NormalizeRules, unescape_html
 from ingest.parsers import (
     ParsedRecord,
     csv_lines,
@@ -199,22 +198,13 @@ def normalize_texts(texts: pa.Array, rules: NormalizeRules) -> pa.Array:
     return texts
 
 
-def _unescape_html(text: str, max_rounds: int = 3) -> str:
-    for _ in range(max_rounds):
-        unescaped = html.unescape(text)
-        if unescaped == text:
-            break
-        text = unescaped
-    return text
-
-
 def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
 def dedupe_keys(texts: pa.Array) -> pa.Array:
     """`ingest.normalize.dedupe_key` for each string."""
-    texts = map_joined(_unescape_html, texts, pc.match_substring(texts, "&"))
+    texts = map_joined(unescape_html, texts, pc.match_substring(texts, "&"))
     # A pattern is compiled on each call: skip the costly ones where nothing can match.
     if pc.any(pc.match_substring(texts, "<")).as_py():
         texts = pc.replace_substring_regex(texts, _TAG, " ")

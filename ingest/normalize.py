@@ -56,7 +56,7 @@ def normalize_text(text: str, rules: NormalizeRules) -> str:
     return text
 
 
-def _unescape_html(text: str, max_rounds: int = 3) -> str:
+def unescape_html(text: str, max_rounds: int = 3) -> str:
     """Unescape until stable: real data holds double-escaped entities (`&amp;#39;`)."""
     for _ in range(max_rounds):
         unescaped = html.unescape(text)
@@ -68,7 +68,7 @@ def _unescape_html(text: str, max_rounds: int = 3) -> str:
 
 def dedupe_key(text: str) -> str:
     """The key under which two texts count as the same comment."""
-    text = _unescape_html(text)
+    text = unescape_html(text)
     text = _TAG_RE.sub(" ", text)
     text = _INVISIBLE_RE.sub("", text)
     text = unicodedata.normalize("NFKC", text).casefold()
