@@ -43,11 +43,14 @@ def last_owned_day(partitions: Sequence[str], late_arrival_days: int) -> dt.date
 def policy_inputs(ingest_policy_file: str | Path, training_policy_file: str | Path) -> dict:
     """The two policies as the card records them: the ingest policy by its content hash (the
     version every raw row carries) and the training policy by value."""
+    from ingest.day import reduction_rules
     from ingest.policy import Policy
     from training.policy import TrainingPolicy
 
+    ingest = Policy.load(ingest_policy_file)
     return {
-        "ingest_policy_version": Policy.load(ingest_policy_file).version,
+        "ingest_policy_version": ingest.version,
+        "reduction_rules": reduction_rules(ingest),  # which data-reduction rules were on
         "training_policy": TrainingPolicy.load(training_policy_file).model_dump(),
     }
 

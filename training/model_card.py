@@ -80,6 +80,8 @@ def card_markdown(
         f"- partitions: {partitions[0] if partitions else '-'} … "
         f"{partitions[-1] if partitions else '-'}",
         f"- label model: `{lineage['label_model']}`",
+        f"- ingest policy: `{lineage.get('ingest_policy_version', '-')}`, reduction rules on: "
+        f"{', '.join(lineage.get('reduction_rules', [])) or '-'}",
         f"- dbt models: `{lineage['dbt_code_versions']}`",
         f"- libraries: `{card['libraries']}`",
         f"- classifier config: `{card['config']}`",

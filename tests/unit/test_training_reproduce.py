@@ -70,3 +70,17 @@ def test_judge_prefers_bit_identity_then_predictions():
     other = judge("s", "t", p, np.array([[0.2, 0.8], [0.4, 0.6]]))
     assert not other.reproduced and other.differing_rows == 1
     assert "1 of 2" in str(other)
+
+
+def test_the_card_records_which_reduction_rules_were_on(tmp_path):
+    from settings import PROJECT_ROOT
+    from training.lineage import policy_inputs
+
+    policies = PROJECT_ROOT / "policies"
+    default = policy_inputs(policies / "ingest.yml", policies / "training.yml")
+    assert "near_duplicate" in default["reduction_rules"]
+    off = (policies / "ingest.yml").read_text().replace("enabled: true", "enabled: false")
+    (tmp_path / "ingest.yml").write_text(off)
+    edited = policy_inputs(tmp_path / "ingest.yml", policies / "training.yml")
+    assert "near_duplicate" not in edited["reduction_rules"]
+    assert edited["ingest_policy_version"] != default["ingest_policy_version"]
