@@ -124,6 +124,9 @@ def sluice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
     config["run_monitoring"].update(
         poll_interval_seconds=POLL_SECONDS, free_slots_after_run_end_seconds=FREE_SLOTS_SECONDS
     )
+    # The test follows a run's step events (STEP_START, DEBUG level) in its console output;
+    # the shipped dagster.yaml prints INFO and above only.
+    config["python_logs"] = {**config.get("python_logs", {}), "python_log_level": "DEBUG"}
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
 
     webhook = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)

@@ -30,6 +30,7 @@ class FakeInvocation:
     """What `_stream_with_metadata` uses of dagster-dbt's DbtCliInvocation."""
 
     termination_timeout_seconds = 5.0
+    target_path = "/nonexistent/fake-dbt-target"  # not under dbt_project/target: never removed
 
     def __init__(self, process: subprocess.Popen, events: Iterator[str]) -> None:
         self.process = process
